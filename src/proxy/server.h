@@ -1,0 +1,83 @@
+/* server.h - runtime state of backends and servers, shared by all worker
+ * threads. Fields that change at runtime are atomics; everything else is
+ * set when the runtime is built from a config and then only read.
+ *
+ * Any change that alters which servers a balancer may pick (state, weight)
+ * bumps backend->gen; each worker's balancer compares generations before a
+ * pick and rebuilds its private tables when they differ, so the request
+ * path takes no lock. */
+#ifndef TANDEM_SERVER_H
+#define TANDEM_SERVER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include "conf.h"
+
+enum srv_state {
+    SRV_UP = 0,     /* takes traffic */
+    SRV_DOWN,       /* failed health checks: no traffic */
+    SRV_DRAIN,      /* no new clients; sticky clients still reach it */
+    SRV_MAINT,      /* administratively off: no traffic at all */
+};
+
+struct backend;
+
+struct server_counters {
+    _Atomic uint64_t conns_total;      /* connections made to the server */
+    _Atomic uint64_t requests;         /* http requests sent */
+    _Atomic uint64_t responses[6];     /* by class: [1]=1xx .. [5]=5xx, [0]=other */
+    _Atomic uint64_t bytes_in;         /* from the server */
+    _Atomic uint64_t bytes_out;        /* to the server */
+    _Atomic uint64_t connect_errors;
+    _Atomic uint64_t timeouts;
+    _Atomic uint64_t retries;
+};
+
+struct server {
+    char *name;
+    struct net_addr addr;
+    unsigned index;                    /* position in backend->servers */
+    struct backend *backend;
+    unsigned maxconn;                  /* 0 = unlimited */
+    enum proxy_proto_version send_proxy;
+
+    _Atomic int state;                 /* enum srv_state */
+    _Atomic int weight;                /* 0..256; 0 = no new traffic */
+    _Atomic int active;                /* open connections/flows to it, all threads */
+    _Atomic uint64_t ewma_rt_us;       /* smoothed response time (leasttime) */
+    _Atomic uint64_t up_since_ms;      /* monotonic ms when it last became UP */
+    uint64_t slowstart_ms;             /* ramp-up period after UP; 0 = none */
+
+    struct server_counters stats;
+};
+
+struct backend {
+    char *name;
+    unsigned index;
+    enum lb_algo algo;
+    struct hash_key_spec hash_key;
+    struct server **servers;
+    unsigned nservers;
+    _Atomic uint32_t gen;              /* bumped on any state or weight change */
+    _Atomic int queued;                /* requests waiting for a server */
+    const struct conf_backend *conf;
+};
+
+/* 1 if the server may be given a new client now (UP, weight > 0, below
+ * maxconn). */
+int server_is_usable(const struct server *s);
+
+/* Weight in effect at now_ms, lowered during slow start (never below 1
+ * while the configured weight is positive). */
+int server_effective_weight(const struct server *s, uint64_t now_ms);
+
+/* Setters for anything that changes eligibility: they bump backend->gen. */
+void server_set_state(struct server *s, enum srv_state state, uint64_t now_ms);
+void server_set_weight(struct server *s, int weight);
+
+/* Folds one observed response time into the EWMA (alpha = 1/8). */
+void server_observe_rt(struct server *s, uint64_t rt_us);
+
+const char *server_state_name(enum srv_state state);
+
+#endif
