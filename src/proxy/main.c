@@ -1,3 +1,338 @@
-/* main.c - placeholder until the proxy daemon lands. */
+/* main.c - tandem-proxy: command line, config check, start-up, signals
+ * (SIGHUP reload, SIGTERM/SIGINT graceful stop), systemd notification. */
 #include "config.h"
-int main(void) { return 0; }
+#include "accesslog.h"
+#include "conf.h"
+#include "log.h"
+#include "runtime.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#define DEFAULT_CONFIG SYSCONFDIR "/tandem/tandem.conf"
+#define DRAIN_POLL_MS 50
+
+static const char usage_text[] =
+    "Usage: tandem-proxy [OPTIONS]\n"
+    "The tandem load-balancing proxy (L7 HTTP, L4 TCP and UDP).\n"
+    "\n"
+    "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+    "  -t, --test            check the configuration, print every error as\n"
+    "                        FILE:LINE: message, and exit (0 valid, 1 invalid)\n"
+    "  -q, --quiet           with --test, print nothing when the file is valid\n"
+    "  -l, --log-level LVL   override the configured level:\n"
+    "                        error, warning, notice, info, debug\n"
+    "  -h, --help            show this help\n"
+    "  -V, --version         show the version\n"
+    "\n"
+    "Signals:\n"
+    "  SIGHUP    reload: re-read and check the configuration; on any error keep\n"
+    "            running the old one. Open connections are kept; listening\n"
+    "            sockets of unchanged binds are kept, so nothing is dropped.\n"
+    "  SIGTERM   graceful stop: stop accepting, let open connections finish for\n"
+    "            up to global.grace (default 10s), then close the rest.\n"
+    "  SIGINT    same as SIGTERM.\n"
+    "\n"
+    "See tandem-proxy(8) and tandem.conf(5).\n";
+
+struct proxy_main {
+    const char *config_path;
+    int log_level_override;          /* -1: use the config's */
+    struct runtime *rt;              /* the running runtime (main's reference) */
+    struct event_base *base;
+    struct event *drain_ev;
+    uint64_t drain_deadline_ms;
+    int draining;
+};
+
+static void print_conf_errors(const struct conf_errors *errs, FILE *out)
+{
+    for (unsigned i = 0; i < errs->n; i++)
+        fprintf(out, "%s\n", errs->msgs[i]);
+}
+
+static int check_config(const char *path, int quiet)
+{
+    struct conf_errors errs = { 0 };
+    struct tandem_config *cfg = conf_load_proxy(path, &errs);
+    if (!cfg) {
+        print_conf_errors(&errs, stderr);
+        fprintf(stderr, "%s: %u error%s, configuration is NOT valid\n", path, errs.n,
+                errs.n == 1 ? "" : "s");
+        conf_errors_free(&errs);
+        return 1;
+    }
+    if (!quiet)
+        printf("%s: configuration is valid (%u frontend%s, %u backend%s)\n", path,
+               cfg->nfrontends, cfg->nfrontends == 1 ? "" : "s", cfg->nbackends,
+               cfg->nbackends == 1 ? "" : "s");
+    conf_free(cfg);
+    conf_errors_free(&errs);
+    return 0;
+}
+
+static void apply_logging(const struct proxy_main *pm, const struct tandem_config *cfg,
+                          int first)
+{
+    int level = pm->log_level_override >= 0 ? pm->log_level_override : cfg->global.log_level;
+    if (first)
+        log_init("tandem-proxy",
+                 cfg->global.log_target == LOGDEST_SYSLOG ? LOG_TO_SYSLOG : LOG_TO_STDERR,
+                 (enum log_level)level, cfg->global.log_facility);
+    else
+        log_set_level((enum log_level)level);
+    if (accesslog_open(cfg->global.access_log) < 0)
+        log_err("access_log \"%s\": %s", cfg->global.access_log, strerror(errno));
+}
+
+static unsigned thread_count(const struct tandem_config *cfg)
+{
+    if (cfg->global.threads)
+        return cfg->global.threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* Raises the open-files limit to its hard maximum: every connection costs
+ * two descriptors (client and server), splice pipes two more. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+    }
+}
+
+static void notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
+static void reload(struct proxy_main *pm)
+{
+    struct conf_errors errs = { 0 };
+    log_notice("SIGHUP: reloading %s", pm->config_path);
+    notify("RELOADING=1");
+    struct tandem_config *cfg = conf_load_proxy(pm->config_path, &errs);
+    if (!cfg) {
+        for (unsigned i = 0; i < errs.n; i++)
+            log_err("reload: %s", errs.msgs[i]);
+        log_err("reload failed (%u error%s): still running the previous configuration",
+                errs.n, errs.n == 1 ? "" : "s");
+        conf_errors_free(&errs);
+        notify("READY=1");
+        return;
+    }
+    conf_errors_free(&errs);
+    if (thread_count(cfg) != thread_count(pm->rt->cfg))
+        log_warn("reload: a new thread count takes effect at the next restart");
+    struct runtime *rt = runtime_build(cfg, pm->rt);
+    if (!rt || workers_reload(rt) < 0) {
+        log_err("reload failed: still running the previous configuration");
+        runtime_unref(rt);
+        notify("READY=1");
+        return;
+    }
+    apply_logging(pm, cfg, 0);
+    runtime_unref(pm->rt);
+    pm->rt = rt;
+    log_notice("reload done: %u frontends, %u backends (generation %llu)", cfg->nfrontends,
+               cfg->nbackends, (unsigned long long)rt->generation);
+    notify("READY=1");
+}
+
+static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy_main *pm = arg;
+    (void)fd; (void)what;
+    unsigned left = workers_sessions();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (left == 0) {
+        log_notice("all connections closed, exiting");
+        event_base_loopbreak(pm->base);
+        return;
+    }
+    if (now >= pm->drain_deadline_ms) {
+        log_notice("grace time over: closing %u remaining connection%s", left,
+                   left == 1 ? "" : "s");
+        workers_abort();
+        pm->drain_deadline_ms = UINT64_MAX;   /* aborts are asynchronous; wait for them */
+    }
+    struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+    event_add(pm->drain_ev, &tv);
+}
+
+static void begin_drain(struct proxy_main *pm, int sig)
+{
+    if (pm->draining) {
+        log_notice("%s again: closing all connections now", strsignal(sig));
+        workers_abort();
+        return;
+    }
+    pm->draining = 1;
+    notify("STOPPING=1");
+    uint64_t grace = pm->rt->cfg->global.grace_ms;
+    log_notice("%s: no longer accepting; draining %u connection%s for up to %llu ms",
+               strsignal(sig), workers_sessions(), workers_sessions() == 1 ? "" : "s",
+               (unsigned long long)grace);
+    workers_drain();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    pm->drain_deadline_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + grace;
+    pm->drain_ev = evtimer_new(pm->base, on_drain_poll, pm);
+    struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+    event_add(pm->drain_ev, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct proxy_main *pm = arg;
+    (void)what;
+    if (sig == SIGHUP && !pm->draining)
+        reload(pm);
+    else if (sig == SIGTERM || sig == SIGINT)
+        begin_drain(pm, (int)sig);
+}
+
+#ifdef HAVE_SYSTEMD
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd; (void)what; (void)arg;
+    sd_notify(0, "WATCHDOG=1");
+}
+#endif
+
+static int run(struct proxy_main *pm, struct tandem_config *cfg)
+{
+    static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
+    struct event *sev[3] = { NULL };
+    sigset_t block, old;
+    int rc = 1;
+
+    apply_logging(pm, cfg, 1);
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    pm->rt = runtime_build(cfg, NULL);
+    if (!pm->rt)
+        return 1;
+
+    /* Workers inherit a mask that blocks our signals: only main handles them. */
+    sigemptyset(&block);
+    for (unsigned i = 0; i < 3; i++)
+        sigaddset(&block, sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    unsigned nthreads = thread_count(cfg);
+    int started = workers_start(pm->rt, nthreads) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
+        log_err("start-up failed");
+        goto out;
+    }
+
+    pm->base = event_base_new();
+    if (!pm->base)
+        goto out;
+    for (unsigned i = 0; i < 3; i++) {
+        sev[i] = evsignal_new(pm->base, sigs[i], on_signal, pm);
+        event_add(sev[i], NULL);
+    }
+#ifdef HAVE_SYSTEMD
+    uint64_t wd_usec = 0;
+    struct event *wd_ev = NULL;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+        struct timeval tv = { (time_t)(wd_usec / 2000000), (suseconds_t)(wd_usec / 2 % 1000000) };
+        wd_ev = event_new(pm->base, -1, EV_PERSIST, on_watchdog, NULL);
+        event_add(wd_ev, &tv);
+    }
+#endif
+    log_notice("tandem-proxy %s started: %u frontend%s, %u backend%s, %u worker thread%s",
+               PACKAGE_VERSION, cfg->nfrontends, cfg->nfrontends == 1 ? "" : "s",
+               cfg->nbackends, cfg->nbackends == 1 ? "" : "s", nthreads,
+               nthreads == 1 ? "" : "s");
+    notify("READY=1");
+    event_base_dispatch(pm->base);
+    rc = 0;
+#ifdef HAVE_SYSTEMD
+    if (wd_ev)
+        event_free(wd_ev);
+#endif
+out:
+    workers_stop();
+    for (unsigned i = 0; i < 3; i++)
+        if (sev[i])
+            event_free(sev[i]);
+    if (pm->drain_ev)
+        event_free(pm->drain_ev);
+    if (pm->base)
+        event_base_free(pm->base);
+    runtime_unref(pm->rt);
+    accesslog_close();
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' }, { "test", no_argument, NULL, 't' },
+        { "quiet", no_argument, NULL, 'q' },        { "log-level", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct proxy_main pm = { .config_path = DEFAULT_CONFIG, .log_level_override = -1 };
+    int test = 0, quiet = 0, c;
+
+    while ((c = getopt_long(argc, argv, "c:tql:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': pm.config_path = optarg; break;
+        case 't': test = 1; break;
+        case 'q': quiet = 1; break;
+        case 'l':
+            pm.log_level_override = log_level_from_name(optarg);
+            if (pm.log_level_override < 0) {
+                fprintf(stderr, "tandem-proxy: unknown log level \"%s\" "
+                                "(error, warning, notice, info, debug)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("tandem-proxy %s\n", PACKAGE_VERSION); return 0;
+        default: fputs(usage_text, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tandem-proxy: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    if (test)
+        return check_config(pm.config_path, quiet);
+
+    struct conf_errors errs = { 0 };
+    struct tandem_config *cfg = conf_load_proxy(pm.config_path, &errs);
+    if (!cfg) {
+        print_conf_errors(&errs, stderr);
+        fprintf(stderr, "tandem-proxy: %s is not valid, not starting\n", pm.config_path);
+        conf_errors_free(&errs);
+        return 1;
+    }
+    conf_errors_free(&errs);
+    return run(&pm, cfg);
+}

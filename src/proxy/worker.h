@@ -23,6 +23,7 @@ struct worker;
  * can ask it to finish on drain (SIGTERM) and can count it. */
 struct worker_session {
     TAILQ_ENTRY(worker_session) link;
+    struct runtime *rt;     /* set by worker_session_add: the runtime it started under */
     /* Called once when the worker starts draining: the session should stop
      * reading new requests (http: answer the current one with
      * "Connection: close", close at once if idle) and end soon. */
@@ -89,5 +90,23 @@ struct balancer *worker_balancer(struct worker *w, struct runtime *rt, unsigned 
 
 /* Cheap xorshift64* for per-worker randomness (request ids, jitter). */
 uint64_t worker_random(struct worker *w);
+
+/* The worker group, driven from the main thread. */
+
+/* Opens every listener (one socket per bind per worker) and starts the
+ * threads. Returns 0, or -1 after logging which bind failed. */
+int workers_start(struct runtime *rt, unsigned nthreads);
+/* Hands a new runtime to every worker. Binds kept from the running config
+ * keep their sockets (no connection in a listen queue is lost); new binds
+ * are opened first, so on a bind error nothing changes and -1 is returned. */
+int workers_reload(struct runtime *rt);
+/* Stops accepting and asks every session to finish (SIGTERM). */
+void workers_drain(void);
+/* Sessions still open across all workers (read racily: for polling). */
+unsigned workers_sessions(void);
+/* Closes every remaining session (grace time over). */
+void workers_abort(void);
+/* Stops the threads and frees the workers; call after drain/abort. */
+void workers_stop(void);
 
 #endif
