@@ -71,6 +71,13 @@ int server_is_usable(const struct server *s);
  * while the configured weight is positive). */
 int server_effective_weight(const struct server *s, uint64_t now_ms);
 
+/* Slow-start progress at now_ms in 1/SERVER_RAMP_FULL units, never below
+ * 1; SERVER_RAMP_FULL once ramped or without slow start. Finer than the
+ * effective weight, which cannot ramp a weight-1 server: the balancers
+ * scale by it. */
+#define SERVER_RAMP_FULL 1024
+int server_ramp(const struct server *s, uint64_t now_ms);
+
 /* Setters for anything that changes eligibility: they bump backend->gen. */
 void server_set_state(struct server *s, enum srv_state state, uint64_t now_ms);
 void server_set_weight(struct server *s, int weight);

@@ -1,0 +1,143 @@
+/* balance_leastconn.c - the load-driven algorithms: leastconn, weighted
+ * leastconn, leasttime (EWMA response time), weighted random and power of
+ * two choices. All read the shared `active` counters; none keep tables. */
+#include "config.h"
+#include "balance_priv.h"
+
+/* A server's capacity as a fraction num/den: its load is active / capacity. */
+struct lb_capacity {
+    uint64_t num, den;
+};
+
+/* leastconn ignores weights but honours slow start: capacity is the ramp,
+ * the same for every server once they are fully up. */
+static struct lb_capacity lb_cap_ramp(const struct server *s, uint64_t now_ms)
+{
+    struct lb_capacity c = { (uint64_t)server_ramp(s, now_ms), 1 };
+    return c;
+}
+
+static struct lb_capacity lb_cap_weight(const struct server *s, uint64_t now_ms)
+{
+    struct lb_capacity c = { lb_weight_now(s, now_ms), 1 };
+    return c;
+}
+
+/* The least loaded candidate. The scan starts after the previous winner,
+ * so servers with equal load take turns instead of the first one taking
+ * every tie. */
+static struct server *lb_pick_least(struct balancer *b, const struct server *avoid,
+                                    uint64_t now_ms,
+                                    struct lb_capacity (*cap)(const struct server *, uint64_t))
+{
+    unsigned n = b->nservers, best = n;
+    struct lb_capacity best_cap = { 0, 1 };
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = (b->rr_next + k) % n;
+        struct server *s = b->be->servers[i];
+        if (!lb_candidate(s, avoid))
+            continue;
+        struct lb_capacity c = cap(s, now_ms);
+        if (best == n || lb_less_loaded(s, c.num, c.den, b->be->servers[best],
+                                        best_cap.num, best_cap.den)) {
+            best = i;
+            best_cap = c;
+        }
+    }
+    if (best == n)
+        return NULL;
+    b->rr_next = (best + 1) % n;
+    return b->be->servers[best];
+}
+
+struct server *lb_pick_leastconn(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    return lb_pick_least(b, avoid, now_ms, lb_cap_ramp);
+}
+
+struct server *lb_pick_wleastconn(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    return lb_pick_least(b, avoid, now_ms, lb_cap_weight);
+}
+
+/* Expected wait on a server: (ewma + 1) * (active + 1) / weight. The +1s
+ * keep an unmeasured server (ewma 0) and an idle one (active 0) comparable
+ * instead of collapsing every score to zero. Compared as doubles: the
+ * product of a 40-bit time, a 31-bit count and a weight overflows 64 bits. */
+static double lb_leasttime_score(const struct server *s, uint64_t now_ms)
+{
+    uint64_t rt = atomic_load_explicit(&s->ewma_rt_us, memory_order_relaxed);
+    int active = atomic_load_explicit(&s->active, memory_order_relaxed);
+    double w = (double)lb_weight_now(s, now_ms);
+    return ((double)rt + 1.0) * ((double)(active > 0 ? active : 0) + 1.0) / w;
+}
+
+struct server *lb_pick_leasttime(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    unsigned n = b->nservers, best = n;
+    double best_score = 0;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = (b->rr_next + k) % n;
+        struct server *s = b->be->servers[i];
+        if (!lb_candidate(s, avoid))
+            continue;
+        double score = lb_leasttime_score(s, now_ms);
+        if (best == n || score < best_score) {
+            best = i;
+            best_score = score;
+        }
+    }
+    if (best == n)
+        return NULL;
+    b->rr_next = (best + 1) % n;
+    return b->be->servers[best];
+}
+
+/* Weighted random: a server's chance is its effective weight over the sum
+ * of the candidates' effective weights. */
+struct server *lb_pick_random(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < b->nservers; i++) {
+        struct server *s = b->be->servers[i];
+        if (lb_candidate(s, avoid))
+            total += lb_weight_now(s, now_ms);
+    }
+    if (total == 0)
+        return NULL;
+    uint64_t r = lb_random(b) % total;
+    for (unsigned i = 0; i < b->nservers; i++) {
+        struct server *s = b->be->servers[i];
+        if (!lb_candidate(s, avoid))
+            continue;
+        uint64_t w = lb_weight_now(s, now_ms);
+        if (r < w)
+            return s;
+        r -= w;
+    }
+    return NULL;
+}
+
+/* Power of two choices: two distinct candidates drawn uniformly, the one
+ * with the lower active/weight wins (the first drawn on a tie). Avoids the
+ * herd that pure leastconn sends to one idle server when many pickers act
+ * on the same stale counters, at O(n) with no shared state. */
+struct server *lb_pick_p2c(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    unsigned count = 0;
+    for (unsigned i = 0; i < b->nservers; i++)
+        if (lb_candidate(b->be->servers[i], avoid))
+            b->scratch[count++] = i;
+    if (count == 0)
+        return NULL;
+    if (count == 1)
+        return b->be->servers[b->scratch[0]];
+    unsigned x = (unsigned)(lb_random(b) % count);
+    unsigned y = (unsigned)(lb_random(b) % (count - 1));
+    if (y >= x)
+        y++;
+    struct server *first = b->be->servers[b->scratch[x]];
+    struct server *second = b->be->servers[b->scratch[y]];
+    struct lb_capacity c1 = lb_cap_weight(first, now_ms), c2 = lb_cap_weight(second, now_ms);
+    return lb_less_loaded(second, c2.num, c2.den, first, c1.num, c1.den) ? second : first;
+}
