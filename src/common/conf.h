@@ -153,6 +153,10 @@ struct conf_errors {
  * and validates it. Sections that belong to other daemons (vrrp, sync) are
  * recognised and left alone. Returns the config, or NULL with errs filled. */
 struct tandem_config *conf_load_proxy(const char *path, struct conf_errors *errs);
+/* The same from text in memory; `name` stands for the file in messages
+ * (for tests and the fuzzer). */
+struct tandem_config *conf_load_proxy_string(const char *text, const char *name,
+                                             struct conf_errors *errs);
 void conf_free(struct tandem_config *cfg);
 
 void conf_errors_add(struct conf_errors *errs, const char *file, int line,
