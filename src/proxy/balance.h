@@ -29,8 +29,32 @@ void balancer_free(struct balancer *b);
  *              LB_HASH with an absent key, pass NULL: it falls back to
  *              round robin.
  *  avoid:      a server not to pick (the one a retry just failed on), or NULL.
+ *              It is never returned, even when it is the only usable one:
+ *              then the pick fails with LB_ALL_FULL if another server is UP
+ *              but at maxconn, else LB_NONE_UP (the caller reports the
+ *              failure it retried on, e.g. 502, rather than loop).
  *  now_ms:     monotonic time, for slow start.
- * Returns the server, or NULL with *why set. */
+ * Returns the server, or NULL with *why set (why may be NULL).
+ *
+ * Algorithms (balance_rr.c, balance_leastconn.c, balance_hash.c):
+ *  roundrobin   rotation over usable servers; weights only exclude (0).
+ *  wrr          nginx's smooth weighted round robin: 5:3:2 gives
+ *               A B C A A B A C B A, repeating.
+ *  leastconn    fewest active connections; ties rotate.
+ *  wleastconn   lowest active / weight.
+ *  leasttime    lowest (ewma_rt_us + 1) * (active + 1) / weight.
+ *  random       weighted random.
+ *  p2c          two distinct usable servers at random, lower active/weight.
+ *  source       client IP hashed over all servers by weight, whatever
+ *               their state; an unusable hit is rehashed, so only a failed
+ *               server's clients move.
+ *  hash         Maglev table (prime size >= max(65537, 100 x servers)) of
+ *               the UP servers with weight > 0, filled by weight; a key
+ *               whose server is full or avoided is rehashed.
+ * Slow start scales the weight (or, for leastconn, the capacity) of the
+ * load-driven algorithms; source and hash ignore it so keys do not move
+ * during a ramp. Hashing uses fixed seeds, so every worker (and the peer
+ * box) maps a key alike; `seed` only drives random and p2c. */
 struct server *balancer_pick(struct balancer *b, const void *key, size_t keylen,
                              const struct server *avoid, uint64_t now_ms,
                              enum lb_result *why);

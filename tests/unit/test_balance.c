@@ -17,7 +17,7 @@ struct fixture {
     struct backend be;
     struct server srv[FX_MAX];
     struct server *ptr[FX_MAX];
-    char names[FX_MAX][8];
+    char names[FX_MAX][16];
 };
 
 static struct fixture fx;
@@ -766,6 +766,43 @@ static void test_hash_null_key_roundrobin(void)
     balancer_free(b);
 }
 
+/* One usable server among many: keys whose 20 rehashes all hit unusable
+ * servers end in the deterministic scan, and still land on it. */
+static void test_hashed_last_resort_scan(void)
+{
+    static const enum lb_algo hashed[] = { LB_SOURCE, LB_HASH };
+    for (unsigned a = 0; a < 2; a++) {
+        fx_setup(hashed[a], 50, NULL);
+        for (unsigned i = 0; i < 50; i++) {
+            fx.srv[i].maxconn = 1;
+            atomic_store(&fx.srv[i].active, i == 37 ? 0 : 1);    /* full, still UP */
+        }
+        struct balancer *b = balancer_create(&fx.be, 1);
+        for (unsigned i = 0; i < 2000; i++)
+            CU_ASSERT_EQUAL(pick_keyed(b, i, NULL, NULL), 37);
+        enum lb_result why;
+        CU_ASSERT_EQUAL(pick_keyed(b, 5, &fx.srv[37], &why), -1);
+        CU_ASSERT_EQUAL(why, LB_ALL_FULL);
+        balancer_free(b);
+    }
+}
+
+static void test_wleastconn_slowstart(void)
+{
+    fx_setup(LB_WLEASTCONN, 2, (const int[]){ 2, 2 });
+    fx.srv[1].slowstart_ms = 1000;
+    atomic_store(&fx.srv[1].state, SRV_DOWN);
+    server_set_state(&fx.srv[1], SRV_UP, NOW);
+    struct balancer *b = balancer_create(&fx.be, 1);
+    for (unsigned k = 0; k < 500; k++) {                  /* ramp 1/4 */
+        int idx = pick_index(b, NULL, 0, NULL, NOW + 250, NULL);
+        atomic_fetch_add(&fx.srv[idx].active, 1);
+    }
+    CU_ASSERT_EQUAL(atomic_load(&fx.srv[0].active), 400);
+    CU_ASSERT_EQUAL(atomic_load(&fx.srv[1].active), 100);
+    balancer_free(b);
+}
+
 /* ---- rules every algorithm follows ---- */
 
 static void test_all_states_exclude(void)
@@ -915,7 +952,8 @@ static const struct unit_test balance_tests[] = {
     UNIT_TEST(test_maglev_weights), UNIT_TEST(test_maglev_remap_bound),
     UNIT_TEST(test_maglev_stable_across_workers),
     UNIT_TEST(test_maglev_full_and_avoid_fallback),
-    UNIT_TEST(test_hash_null_key_roundrobin),
+    UNIT_TEST(test_hash_null_key_roundrobin), UNIT_TEST(test_hashed_last_resort_scan),
+    UNIT_TEST(test_wleastconn_slowstart),
     UNIT_TEST(test_all_states_exclude), UNIT_TEST(test_all_avoid),
     UNIT_TEST(test_all_none_up_vs_full), UNIT_TEST(test_all_single_server),
     { NULL, NULL },
