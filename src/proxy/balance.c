@@ -189,17 +189,14 @@ uint32_t lb_prime_at_least(uint32_t n)
     return n;
 }
 
-/* Load is active / capacity, with capacity the fraction num/den (a weight,
- * or a slow-start ramp); compared by cross-multiplication so no division
- * rounds two servers into a false tie. Returns 1 if a is strictly less
- * loaded than b. Callers keep num * den below 2^32, so the products stay
- * below 2^63. */
-int lb_less_loaded(const struct server *a, uint64_t cap_num_a, uint64_t cap_den_a,
-                   const struct server *b, uint64_t cap_num_b, uint64_t cap_den_b)
+/* Load is active / capacity (a weight, a slow-start ramp or both),
+ * compared by cross-multiplication so no division rounds two servers into
+ * a false tie. Returns 1 if a is strictly less loaded than b. Capacities
+ * stay below 2^32 (lb_weight_now() is at most 2^18), so the products fit. */
+int lb_less_loaded(const struct server *a, uint64_t cap_a,
+                   const struct server *b, uint64_t cap_b)
 {
     int act_a = atomic_load_explicit(&a->active, memory_order_relaxed);
     int act_b = atomic_load_explicit(&b->active, memory_order_relaxed);
-    uint64_t la = (uint64_t)(act_a > 0 ? act_a : 0) * cap_den_a * cap_num_b;
-    uint64_t lb = (uint64_t)(act_b > 0 ? act_b : 0) * cap_den_b * cap_num_a;
-    return la < lb;
+    return (uint64_t)(act_a > 0 ? act_a : 0) * cap_b < (uint64_t)(act_b > 0 ? act_b : 0) * cap_a;
 }

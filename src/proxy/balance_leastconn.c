@@ -4,65 +4,27 @@
 #include "config.h"
 #include "balance_priv.h"
 
-/* A server's capacity as a fraction num/den: its load is active / capacity. */
-struct lb_capacity {
-    uint64_t num, den;
-};
+/* 1 if server a should be preferred to server b at now_ms. */
+typedef int (*lb_prefer_fn)(const struct server *a, const struct server *b, uint64_t now_ms);
 
 /* leastconn ignores weights but honours slow start: capacity is the ramp,
  * the same for every server once they are fully up. */
-static struct lb_capacity lb_cap_ramp(const struct server *s, uint64_t now_ms)
+static int lb_prefer_fewer_conns(const struct server *a, const struct server *b,
+                                 uint64_t now_ms)
 {
-    struct lb_capacity c = { (uint64_t)server_ramp(s, now_ms), 1 };
-    return c;
+    return lb_less_loaded(a, (uint64_t)server_ramp(a, now_ms),
+                          b, (uint64_t)server_ramp(b, now_ms));
 }
 
-static struct lb_capacity lb_cap_weight(const struct server *s, uint64_t now_ms)
+static int lb_prefer_fewer_conns_per_weight(const struct server *a, const struct server *b,
+                                            uint64_t now_ms)
 {
-    struct lb_capacity c = { lb_weight_now(s, now_ms), 1 };
-    return c;
-}
-
-/* The least loaded candidate. The scan starts after the previous winner,
- * so servers with equal load take turns instead of the first one taking
- * every tie. */
-static struct server *lb_pick_least(struct balancer *b, const struct server *avoid,
-                                    uint64_t now_ms,
-                                    struct lb_capacity (*cap)(const struct server *, uint64_t))
-{
-    unsigned n = b->nservers, best = n;
-    struct lb_capacity best_cap = { 0, 1 };
-    for (unsigned k = 0; k < n; k++) {
-        unsigned i = (b->rr_next + k) % n;
-        struct server *s = b->be->servers[i];
-        if (!lb_candidate(s, avoid))
-            continue;
-        struct lb_capacity c = cap(s, now_ms);
-        if (best == n || lb_less_loaded(s, c.num, c.den, b->be->servers[best],
-                                        best_cap.num, best_cap.den)) {
-            best = i;
-            best_cap = c;
-        }
-    }
-    if (best == n)
-        return NULL;
-    b->rr_next = (best + 1) % n;
-    return b->be->servers[best];
-}
-
-struct server *lb_pick_leastconn(struct balancer *b, const struct server *avoid, uint64_t now_ms)
-{
-    return lb_pick_least(b, avoid, now_ms, lb_cap_ramp);
-}
-
-struct server *lb_pick_wleastconn(struct balancer *b, const struct server *avoid, uint64_t now_ms)
-{
-    return lb_pick_least(b, avoid, now_ms, lb_cap_weight);
+    return lb_less_loaded(a, lb_weight_now(a, now_ms), b, lb_weight_now(b, now_ms));
 }
 
 /* Expected wait on a server: (ewma + 1) * (active + 1) / weight. The +1s
  * keep an unmeasured server (ewma 0) and an idle one (active 0) comparable
- * instead of collapsing every score to zero. Compared as doubles: the
+ * instead of collapsing every score to zero. Computed as a double: the
  * product of a 40-bit time, a 31-bit count and a weight overflows 64 bits. */
 static double lb_leasttime_score(const struct server *s, uint64_t now_ms)
 {
@@ -72,25 +34,45 @@ static double lb_leasttime_score(const struct server *s, uint64_t now_ms)
     return ((double)rt + 1.0) * ((double)(active > 0 ? active : 0) + 1.0) / w;
 }
 
-struct server *lb_pick_leasttime(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+static int lb_prefer_faster(const struct server *a, const struct server *b, uint64_t now_ms)
+{
+    return lb_leasttime_score(a, now_ms) < lb_leasttime_score(b, now_ms);
+}
+
+/* The preferred candidate. The scan starts after the previous winner, so
+ * servers that compare equal take turns instead of the first one taking
+ * every tie. */
+static struct server *lb_pick_preferred(struct balancer *b, const struct server *avoid,
+                                        uint64_t now_ms, lb_prefer_fn prefer)
 {
     unsigned n = b->nservers, best = n;
-    double best_score = 0;
     for (unsigned k = 0; k < n; k++) {
         unsigned i = (b->rr_next + k) % n;
         struct server *s = b->be->servers[i];
         if (!lb_candidate(s, avoid))
             continue;
-        double score = lb_leasttime_score(s, now_ms);
-        if (best == n || score < best_score) {
+        if (best == n || prefer(s, b->be->servers[best], now_ms))
             best = i;
-            best_score = score;
-        }
     }
     if (best == n)
         return NULL;
     b->rr_next = (best + 1) % n;
     return b->be->servers[best];
+}
+
+struct server *lb_pick_leastconn(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    return lb_pick_preferred(b, avoid, now_ms, lb_prefer_fewer_conns);
+}
+
+struct server *lb_pick_wleastconn(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    return lb_pick_preferred(b, avoid, now_ms, lb_prefer_fewer_conns_per_weight);
+}
+
+struct server *lb_pick_leasttime(struct balancer *b, const struct server *avoid, uint64_t now_ms)
+{
+    return lb_pick_preferred(b, avoid, now_ms, lb_prefer_faster);
 }
 
 /* Weighted random: a server's chance is its effective weight over the sum
@@ -138,6 +120,5 @@ struct server *lb_pick_p2c(struct balancer *b, const struct server *avoid, uint6
         y++;
     struct server *first = b->be->servers[b->scratch[x]];
     struct server *second = b->be->servers[b->scratch[y]];
-    struct lb_capacity c1 = lb_cap_weight(first, now_ms), c2 = lb_cap_weight(second, now_ms);
-    return lb_less_loaded(second, c2.num, c2.den, first, c1.num, c1.den) ? second : first;
+    return lb_prefer_fewer_conns_per_weight(second, first, now_ms) ? second : first;
 }

@@ -43,8 +43,8 @@ uint64_t lb_weight_now(const struct server *s, uint64_t now_ms);
 uint64_t lb_random(struct balancer *b);
 uint64_t lb_hash(const void *key, size_t keylen, uint64_t seed);
 uint32_t lb_prime_at_least(uint32_t n);
-int lb_less_loaded(const struct server *a, uint64_t cap_num_a, uint64_t cap_den_a,
-                   const struct server *b, uint64_t cap_num_b, uint64_t cap_den_b);
+int lb_less_loaded(const struct server *a, uint64_t cap_a,
+                   const struct server *b, uint64_t cap_b);
 
 /* balance_rr.c */
 void lb_rr_reset(struct balancer *b);

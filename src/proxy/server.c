@@ -20,11 +20,12 @@ int server_is_usable(const struct server *s)
     return active < 0 || (unsigned)active < s->maxconn;
 }
 
-/* How far a server is into its slow start, scaled so that `scale` (at
- * most a weight or SERVER_RAMP_FULL) means done. The ramp is linear over slowstart_ms after the server last became
- * UP, so a fresh or recovered server is not flooded by algorithms that
- * favour idle servers. up_since_ms == 0 means "UP since the runtime was
- * built" (never transitioned): no ramp at startup. Not clamped below. */
+/* How far a server is into its slow start, scaled so that `scale` (a
+ * weight or SERVER_RAMP_FULL) means done. The ramp is linear over
+ * slowstart_ms after the server last became UP, so a fresh or recovered
+ * server is not flooded by algorithms that favour idle servers.
+ * up_since_ms == 0 means "UP since the runtime was built" (never
+ * transitioned): no ramp at startup. Not clamped below. */
 static uint64_t server_ramp_scaled(const struct server *s, uint64_t now_ms, uint64_t scale)
 {
     uint64_t since = atomic_load_explicit(&s->up_since_ms, memory_order_relaxed);
