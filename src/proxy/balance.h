@@ -51,6 +51,7 @@ void balancer_free(struct balancer *b);
  *  hash         Maglev table (prime size >= max(65537, 100 x servers)) of
  *               the UP servers with weight > 0, filled by weight; a key
  *               whose server is full or avoided is rehashed.
+ * source without a key and hash with a NULL key use wrr instead.
  * Slow start scales the weight (or, for leastconn, the capacity) of the
  * load-driven algorithms; source and hash ignore it so keys do not move
  * during a ramp. Hashing uses fixed seeds, so every worker (and the peer
