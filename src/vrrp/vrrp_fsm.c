@@ -2,7 +2,9 @@
  *
  * Deadlines are absolute milliseconds; a late timer fires once and is
  * re-armed from "now", never replayed. See docs/vrrp.md for the table. */
+#ifdef HAVE_CONFIG_H     /* automake; fuzz builds use -include config.h */
 #include "config.h"
+#endif
 #include "vrrp_fsm.h"
 
 #include <string.h>

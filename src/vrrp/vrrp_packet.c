@@ -4,7 +4,9 @@
  *   0: version(4) | type(4)    1: VRID    2: priority    3: count IPvX addrs
  *   4: rsvd(4) | max adver int(12, centiseconds)         6: checksum
  *   8: count addresses, 4 (IPv4) or 16 (IPv6) bytes each */
+#ifdef HAVE_CONFIG_H     /* automake; fuzz builds use -include config.h */
 #include "config.h"
+#endif
 #include "vrrp_packet.h"
 
 #include <string.h>
