@@ -6,7 +6,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libevent-dev libssl-dev libconfig-dev libnl-3-dev libnl-route-3-dev
       libxxhash-dev uthash-dev libcunit1-dev libsystemd-dev
       clang libclang-rt-14-dev
-      iproute2 nftables curl wrk socat python3 openssl procps psmisc
+      iproute2 nftables curl wrk socat jq python3 openssl procps psmisc
       haproxy nginx-light"
 missing=""
 for p in $PKGS; do
