@@ -84,10 +84,15 @@ static unsigned acts_reset(struct vrrp_actions *acts)
     return 0;
 }
 
-/* The longest sequence any event produces is 4 actions; the list holds 8. */
+/* The longest sequence any event produces is 4 actions and the list holds
+ * 8, so the bound below is never reached; it only keeps writes in range. */
 static struct vrrp_action *acts_push(struct vrrp_actions *acts, enum vrrp_action_kind kind)
 {
-    struct vrrp_action *a = &acts->list[acts->n < VRRP_ACTIONS_MAX ? acts->n++ : VRRP_ACTIONS_MAX - 1];
+    struct vrrp_action *a;
+
+    if (acts->n < VRRP_ACTIONS_MAX)
+        acts->n++;
+    a = &acts->list[acts->n - 1];
     memset(a, 0, sizeof(*a));
     a->kind = kind;
     return a;

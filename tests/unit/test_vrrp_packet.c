@@ -27,27 +27,19 @@ static const uint8_t v6_msg[] = {
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00,
 };
 
-static struct vrrp_l3 l3_v4(void)
+static struct vrrp_l3 make_l3(int family, const char *src, const char *dst)
 {
     struct vrrp_l3 l3;
     memset(&l3, 0, sizeof(l3));
-    l3.family = AF_INET;
-    inet_pton(AF_INET, "192.0.2.10", l3.src);
-    inet_pton(AF_INET, "224.0.0.18", l3.dst);
+    l3.family = family;
+    inet_pton(family, src, l3.src);
+    inet_pton(family, dst, l3.dst);
     l3.ttl = 255;
     return l3;
 }
 
-static struct vrrp_l3 l3_v6(void)
-{
-    struct vrrp_l3 l3;
-    memset(&l3, 0, sizeof(l3));
-    l3.family = AF_INET6;
-    inet_pton(AF_INET6, "fe80::1", l3.src);
-    inet_pton(AF_INET6, "ff02::12", l3.dst);
-    l3.ttl = 255;
-    return l3;
-}
+static struct vrrp_l3 l3_v4(void) { return make_l3(AF_INET, "192.0.2.10", "224.0.0.18"); }
+static struct vrrp_l3 l3_v6(void) { return make_l3(AF_INET6, "fe80::1", "ff02::12"); }
 
 /* Independent RFC 1071 sum, written the long way: pseudo-header fields one
  * by one, then the message, the checksum field read as zero. */
