@@ -20,7 +20,7 @@ for t in "${targets[@]}"; do
     libs=$(sed -n 's|.*fuzz-libs:\(.*\)\*/.*|\1|p' "$t" | head -1)
     # shellcheck disable=SC2086
     if ! clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined \
-          -include build/config.h -Isrc/common -Isrc/proxy -Isrc/vrrp \
+          -include build/config.h -Ibuild -Isrc/common -Isrc/proxy -Isrc/vrrp \
           "$t" $srcs -o "$out/$name" $libs 2> "$out/$name.build.log"; then
         echo "not ok $n - $name: build failed"; sed 's/^/# /' "$out/$name.build.log" | head -20
         bad=$((bad + 1)); continue
