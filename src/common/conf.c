@@ -816,14 +816,18 @@ static int is_token(const char *s)
     return 1;
 }
 
+/* The request's host is compared without its port, so a pattern with a
+ * port could never match; ':' is only for bracketed IPv6 literals. */
 static int valid_host(const char *s)
 {
+    if (s[0] == '[')
+        return s[strlen(s) - 1] == ']' && strspn(s, "[]:.0123456789abcdefABCDEF") == strlen(s);
     if (strncmp(s, "*.", 2) == 0)
         s += 2;
     if (!*s)
         return 0;
     for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr(".-_:[]", *s))
+        if (!isalnum((unsigned char)*s) && !strchr(".-_", *s))
             return 0;
     return 1;
 }
@@ -833,7 +837,8 @@ static const char *route_value_problem(enum route_cond_kind kind, const char *v)
 {
     switch (kind) {
     case ROUTE_HOST:
-        return valid_host(v) ? NULL : "must be a host name, optionally starting with \"*.\"";
+        return valid_host(v) ? NULL
+               : "must be a host name without a port, optionally starting with \"*.\"";
     case ROUTE_PATH_PREFIX:
     case ROUTE_PATH:
         return v[0] == '/' && no_ctl_chars(v) && !strchr(v, ' ') ? NULL

@@ -68,7 +68,9 @@ enum route_cond_kind {
     ROUTE_METHOD,          /* method = "POST" */
 };
 
-/* One condition. For HEADER/COOKIE/QUERY a NULL value means "present". */
+/* One condition. For HEADER/COOKIE/QUERY a NULL value means "present".
+ * HOST/PATH_PREFIX/PATH/METHOD keep their string in value (name NULL);
+ * hosts are stored lower-cased. */
 struct conf_route_cond {
     enum route_cond_kind kind;
     char *name;

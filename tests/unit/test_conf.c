@@ -370,6 +370,9 @@ static const struct bad_case bad_cases[] = {
     { "bad-route-header.conf", {
         "bad-route-header.conf:8: frontend \"www\": route 1: header.name \"X Env\" must be a token (letters, digits, -, _ ...)",
     } },
+    { "bad-route-host.conf", {
+        "bad-route-host.conf:8: frontend \"www\": route 1: host \"example.com:8080\" must be a host name without a port, optionally starting with \"*.\"",
+    } },
     { "bad-route-path.conf", {
         "bad-route-path.conf:8: frontend \"www\": route 1: path_prefix \"api/\" must start with \"/\" and contain no spaces or control characters",
     } },
