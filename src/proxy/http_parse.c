@@ -24,12 +24,25 @@
 
 /* ---- character classes -------------------------------------------------- */
 
-/* tchar per RFC 9110 5.6.2. */
+/* Character classes as lookup tables: the parser tests every head byte,
+ * so one load beats a chain of comparisons. */
+#define CC_TCHAR 0x1    /* tchar, RFC 9110 5.6.2 */
+#define CC_HOST  0x2    /* reg-name / IPv4: RFC 3986 unreserved, sub-delims, '%' */
+#define CC_ALNUM (CC_TCHAR | CC_HOST)
+
+static const uint8_t char_class[256] = {
+    ['0' ... '9'] = CC_ALNUM, ['a' ... 'z'] = CC_ALNUM, ['A' ... 'Z'] = CC_ALNUM,
+    ['!'] = CC_ALNUM, ['$'] = CC_ALNUM, ['&'] = CC_ALNUM, ['\''] = CC_ALNUM,
+    ['*'] = CC_ALNUM, ['+'] = CC_ALNUM, ['-'] = CC_ALNUM, ['.'] = CC_ALNUM,
+    ['_'] = CC_ALNUM, ['~'] = CC_ALNUM,
+    ['#'] = CC_TCHAR, ['%'] = CC_TCHAR | CC_HOST, ['^'] = CC_TCHAR, ['`'] = CC_TCHAR,
+    ['|'] = CC_TCHAR,
+    ['('] = CC_HOST, [')'] = CC_HOST, [','] = CC_HOST, [';'] = CC_HOST, ['='] = CC_HOST,
+};
+
 static int is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return char_class[c] & CC_TCHAR;
 }
 
 /* Bytes allowed inside a field value: VCHAR, SP, HTAB, obs-text. */
@@ -218,12 +231,9 @@ static void on_connection(const struct http_hdr *h, unsigned *flags)
     }
 }
 
-/* reg-name / IPv4 characters, RFC 3986 unreserved + sub-delims + '%'. */
 static int is_host_char(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c != 0 && strchr("-._~%!$&'()*+,;=", c) != NULL;
+    return char_class[c] & CC_HOST;
 }
 
 /* Validates "host[:port]" (host may be "[v6]") and returns the host's
