@@ -1,0 +1,783 @@
+/* http_proxy.c - an HTTP/1.1 client connection from accept to close: the
+ * PROXY header, request heads, error answers, keep-alive and pipelining,
+ * timeouts, the access log, drain and abort. The server side is in
+ * http_forward.c; sockets and pools in http_conn.c.
+ *
+ * Life of a session (phase):
+ *   PROXY -> HEAD -> [QUEUE] -> [CONNECT] -> EXCHANGE -> HEAD (keep-alive)
+ *                                                     -> TUNNEL (101)
+ *   any -> CLOSING (error answer sent, lingering) -> closed
+ * A session is never freed inside a helper: helpers mark it dead and the
+ * event callback that entered it frees it on the way out. */
+#include "config.h"
+#include "http_session.h"
+#include "http_write.h"
+#include "route.h"
+#include "proxy_proto.h"
+#include "accesslog.h"
+#include "clock.h"
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Set on a session whose resources are released; freed by http_reap. */
+#define HTTP_DEAD_FD (-1)
+
+static struct log_ratelimit rl_badreq, rl_proxyhdr, rl_timeout;
+
+uint64_t http_now_ms(void)
+{
+    return clock_mono_ms();
+}
+
+static int dead(const struct http_session *s)
+{
+    return s->fd == HTTP_DEAD_FD;
+}
+
+static const char *client_str(const struct http_session *s, char *buf, size_t len)
+{
+    return addr_format((const struct sockaddr *)&s->client, buf, len);
+}
+
+/* ---- counters and the access log ---- */
+
+static void count_response(struct http_session *s, int status)
+{
+    s->status = status;
+    atomic_fetch_add_explicit(&s->fe->stats.responses[status_class(status)], 1,
+                              memory_order_relaxed);
+}
+
+static int64_t ms_between(uint64_t from_us, uint64_t to_us)
+{
+    if (!from_us || !to_us || to_us < from_us)
+        return -1;
+    return (int64_t)((to_us - from_us) / 1000);
+}
+
+/* Ends the current request's bookkeeping: byte counters and one access
+ * log line. Safe to call when no request is open. */
+static void log_request(struct http_session *s, const char *term)
+{
+    struct frontend_counters *st = &s->fe->stats;
+    atomic_fetch_add_explicit(&st->bytes_in, s->rq_in, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->bytes_out, s->rq_out, memory_order_relaxed);
+    if (s->u_req && s->fc->access_log && accesslog_enabled()) {
+        uint64_t now = clock_mono_us();
+        struct accesslog_entry e = {
+            .client = (const struct sockaddr *)&s->client,
+            .frontend = s->fc->name,
+            .backend = s->be ? s->be->name : "-",
+            .server = s->srv ? s->srv->name : (s->failed ? s->failed->name : "-"),
+            .status = s->status,
+            .bytes_in = s->rq_in,
+            .bytes_out = s->rq_out,
+            .t_request = ms_between(s->u_req, s->u_head),
+            .t_queue = s->tw_ms,
+            .t_connect = s->tc_ms,
+            .t_response = ms_between(s->u_sent, s->u_resp),
+            .t_total = ms_between(s->u_req, now),
+            .method = s->log_method[0] ? s->log_method : "-",
+            .path = s->log_path,
+            .path_len = s->log_path_len,
+            .termination = term ? term : "--",
+        };
+        accesslog_write(&e);
+    }
+    s->rq_in = s->rq_out = 0;
+    s->u_req = 0;
+}
+
+/* ---- the timer ----
+ * One timer per session, armed lazily: activity only updates timestamps;
+ * when the timer fires early it re-arms for the real deadline. */
+
+static void clock_fill(const struct http_session *s, struct http_clock *c)
+{
+    const struct conf_frontend *fc = s->fc;
+    const struct conf_backend *bc = s->be ? s->be->conf : NULL;
+    memset(c, 0, sizeof(*c));
+    c->phase = s->phase;
+    c->first_request = s->first_request;
+    c->head_started = s->head_started;
+    c->req_done = s->req_done;
+    c->resp_done = s->resp_state == HTTP_RESP_DONE;
+    c->client_blocked = s->cwev_on;
+    c->t_idle = s->t_idle;
+    c->t_req = s->t_req;
+    c->t_phase = s->t_phase;
+    c->t_poll = s->t_poll;
+    c->t_client_io = s->t_cio;
+    c->t_server_io = s->t_sio;
+    c->to_http_request = fc->http_request_timeout_ms;
+    c->to_keepalive = fc->http_keepalive_timeout_ms;
+    c->to_request = fc->request_timeout_ms;
+    c->to_client = fc->client_timeout_ms;
+    c->to_linger = HTTP_LINGER_MS;
+    c->to_queue_poll = HTTP_QUEUE_POLL_MS;
+    if (bc) {
+        c->to_queue = bc->queue_timeout_ms;
+        c->to_connect = bc->connect_timeout_ms;
+        c->to_server = bc->server_timeout_ms;
+        c->to_tunnel = bc->tunnel_timeout_ms;
+    }
+}
+
+static void timer_arm(struct http_session *s, uint64_t at, uint64_t now)
+{
+    uint64_t wait = at > now ? at - now : 0;
+    struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000 };
+    evtimer_add(&s->timer, &tv);
+    s->timer_on = 1;
+    s->timer_at = at;
+}
+
+void http_timer_update(struct http_session *s)
+{
+    if (dead(s))
+        return;
+    struct http_clock c;
+    uint64_t at = 0;
+    clock_fill(s, &c);
+    if (http_next_deadline(&c, &at) == HTTP_TO_NONE) {
+        if (s->timer_on)
+            evtimer_del(&s->timer);
+        s->timer_on = 0;
+        return;
+    }
+    /* An armed timer that fires no later than needed is left alone. */
+    if (s->timer_on && s->timer_at <= at)
+        return;
+    timer_arm(s, at, clock_mono_ms());
+}
+
+static void on_timeout(struct http_session *s, enum http_timeout kind)
+{
+    char cbuf[ADDR_STRLEN];
+    switch (kind) {
+    case HTTP_TO_IDLE:
+        if (s->phase == HTTP_PH_PROXY) {
+            atomic_fetch_add_explicit(&s->fe->stats.denied, 1, memory_order_relaxed);
+            log_limited(&rl_proxyhdr, 10, 10, LOG_LVL_INFO,
+                        "frontend \"%s\": client %s sent no PROXY header in time",
+                        s->fc->name, client_str(s, cbuf, sizeof(cbuf)));
+        }
+        http_session_close(s, NULL);
+        return;
+    case HTTP_TO_HEAD:
+    case HTTP_TO_REQUEST:
+    case HTTP_TO_CLIENT:
+        log_limited(&rl_timeout, 10, 10, LOG_LVL_INFO,
+                    "frontend \"%s\": client %s timed out", s->fc->name,
+                    client_str(s, cbuf, sizeof(cbuf)));
+        if (s->req_done && s->phase != HTTP_PH_HEAD)
+            http_session_close(s, http_term_code('c', s->phase, s->resp_started));
+        else
+            http_reply_error(s, 408, http_term_code('c', s->phase, s->resp_started));
+        return;
+    case HTTP_TO_QUEUE:
+        http_queue_leave(s);
+        http_reply_error(s, 503, "sQ");
+        return;
+    case HTTP_TO_QUEUE_POLL:
+        s->t_poll = clock_mono_ms();
+        http_queue_retry(s);
+        return;
+    case HTTP_TO_CONNECT:
+        http_connect_timeout(s);
+        return;
+    case HTTP_TO_SERVER:
+        if (s->srv)
+            atomic_fetch_add_explicit(&s->srv->stats.timeouts, 1, memory_order_relaxed);
+        http_reply_error(s, 504, http_term_code('s', s->phase, s->resp_started));
+        return;
+    case HTTP_TO_TUNNEL:
+    case HTTP_TO_LINGER:
+    case HTTP_TO_NONE:
+        http_session_close(s, NULL);
+        return;
+    }
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_session *s = arg;
+    (void)fd; (void)what;
+    s->timer_on = 0;
+    /* A queued session is also woken early by a slot freed on this thread. */
+    if (s->phase == HTTP_PH_QUEUE) {
+        s->t_poll = clock_mono_ms();
+        http_queue_retry(s);
+    }
+    if (!dead(s)) {
+        struct http_clock c;
+        uint64_t at = 0, now = clock_mono_ms();
+        clock_fill(s, &c);
+        enum http_timeout kind = http_next_deadline(&c, &at);
+        if (kind != HTTP_TO_NONE && at > now)
+            timer_arm(s, at, now);
+        else if (kind != HTTP_TO_NONE)
+            on_timeout(s, kind);
+    }
+    http_reap(s);
+}
+
+/* ---- closing ---- */
+
+/* Releases everything but the session memory and marks it dead. term: the
+ * access-log termination code for a request still open (NULL if none or
+ * a normal end). */
+void http_session_close(struct http_session *s, const char *term)
+{
+    if (dead(s))
+        return;
+    http_queue_leave(s);
+    if (s->u_req)
+        log_request(s, term);
+    if (s->sc || s->srv)
+        http_server_release(s, 0);
+    event_del(&s->crev);
+    event_del(&s->cwev);
+    evtimer_del(&s->timer);
+    close(s->fd);
+    s->fd = HTTP_DEAD_FD;
+    http_pend_free(&s->cpend);
+    http_pend_free(&s->spend);
+    worker_frontend_conn_done(s->w, s->fe);
+}
+
+/* Frees a dead session. Last, because removing it may free its runtime. */
+void http_reap(struct http_session *s)
+{
+    if (!dead(s))
+        return;
+    worker_session_remove(s->w, &s->ws);
+    free(s);
+}
+
+/* Shuts our side after a final answer and drains what the client still
+ * sends, so the kernel does not reset the connection (and destroy the
+ * answer) over unread bytes. */
+static void start_linger(struct http_session *s)
+{
+    s->phase = HTTP_PH_CLOSING;
+    s->t_phase = clock_mono_ms();
+    if (!s->cpend.len && shutdown(s->fd, SHUT_WR) < 0) {
+        http_session_close(s, NULL);
+        return;
+    }
+    http_client_resume(s);
+    http_timer_update(s);
+}
+
+/* ---- writing to the client ---- */
+
+/* Called after each write: arms or disarms EV_WRITE and moves the
+ * exchange on once everything queued went out. */
+static void client_progress(struct http_session *s)
+{
+    int pending = s->cpend.off < s->cpend.len || s->s_sent < s->s_framed;
+    if (pending) {
+        if (!s->cwev_on)
+            event_add(&s->cwev, NULL);
+        s->cwev_on = 1;
+        http_timer_update(s);
+        return;
+    }
+    if (s->cwev_on)
+        event_del(&s->cwev);
+    s->cwev_on = 0;
+    if (s->s_sent == s->sb.len && s->resp_state != HTTP_RESP_HEAD)
+        s->s_sent = s->s_framed = s->sb.len = 0;
+    if (s->s_paused && s->sc) {
+        s->s_paused = 0;
+        http_sconn_want_read(s->sc, 1);
+    }
+    if (s->phase == HTTP_PH_CLOSING) {
+        if (shutdown(s->fd, SHUT_WR) < 0)
+            http_session_close(s, NULL);
+        return;
+    }
+    if (s->phase == HTTP_PH_EXCHANGE && s->resp_state == HTTP_RESP_DONE)
+        http_response_done(s);
+}
+
+/* Writes head (if any) and then the framed, unsent response bytes in one
+ * writev. head is either cpend's unsent bytes (from_pend) or a built head
+ * whose unsent part is then copied to cpend. */
+static void client_write(struct http_session *s, const char *head, size_t hlen, int from_pend)
+{
+    const char *body = s->sb.data + s->s_sent;
+    size_t blen = s->s_framed - s->s_sent;
+    ssize_t n = http_sock_writev2(s->fd, head, hlen, body, blen);
+    if (n < 0) {
+        http_session_close(s, http_term_code('C', s->phase, s->resp_started));
+        return;
+    }
+    size_t done = (size_t)n;
+    s->rq_out += done;
+    if (done)
+        s->t_cio = clock_mono_ms();
+    size_t from_head = done < hlen ? done : hlen;
+    if (from_pend) {
+        s->cpend.off += from_head;
+    } else if (from_head < hlen && http_pend_add(&s->cpend, head + from_head,
+                                                 hlen - from_head) < 0) {
+        http_session_close(s, "PD");
+        return;
+    }
+    s->s_sent += (uint32_t)(done - from_head);
+    client_progress(s);
+}
+
+void http_client_flush(struct http_session *s)
+{
+    if (dead(s))
+        return;
+    if (s->cpend.off < s->cpend.len)
+        client_write(s, s->cpend.data + s->cpend.off, s->cpend.len - s->cpend.off, 1);
+    else
+        client_write(s, NULL, 0, 0);
+}
+
+/* Queues a built head behind anything already pending and writes. */
+void http_client_send(struct http_session *s, const char *head, size_t hlen)
+{
+    if (dead(s))
+        return;
+    if (s->cpend.off < s->cpend.len) {
+        if (http_pend_add(&s->cpend, head, hlen) < 0) {
+            http_session_close(s, "PD");
+            return;
+        }
+        http_client_flush(s);
+        return;
+    }
+    client_write(s, head, hlen, 0);
+}
+
+/* ---- error answers ---- */
+
+void http_reply_error(struct http_session *s, int status, const char *term)
+{
+    if (dead(s))
+        return;
+    /* Once response bytes went out, the only honest signal left is a close. */
+    if (s->resp_started) {
+        http_session_close(s, term);
+        return;
+    }
+    http_queue_leave(s);
+    count_response(s, status);
+    if (status < 500)
+        atomic_fetch_add_explicit(&s->fe->stats.errors, 1, memory_order_relaxed);
+    log_request(s, term);
+    if (s->sc || s->srv)
+        http_server_release(s, 0);
+    s->close_after = 1;
+    s->resp_started = 1;
+    s->resp_state = HTTP_RESP_DONE;
+    s->s_sent = s->s_framed = s->sb.len = 0;
+    char *buf = http_scratch(1024);
+    ssize_t len = buf ? http_write_error(buf, 1024, status, NULL, s->method == HTTP_M_HEAD) : -1;
+    if (len < 0) {
+        http_session_close(s, NULL);
+        return;
+    }
+    s->phase = HTTP_PH_CLOSING;
+    s->t_phase = clock_mono_ms();
+    http_client_send(s, buf, (size_t)len);
+    if (!dead(s))
+        start_linger(s);
+}
+
+/* ---- reading from the client ---- */
+
+static void head_try(struct http_session *s);
+
+static void proxy_header_try(struct http_session *s)
+{
+    struct proxy_proto_info info;
+    int n = proxy_proto_parse((const uint8_t *)s->cb.data, s->cb.len, &info);
+    if (n == 0 && s->cb.len < s->cb.cap)
+        return;
+    if (n <= 0) {
+        char cbuf[ADDR_STRLEN];
+        atomic_fetch_add_explicit(&s->fe->stats.denied, 1, memory_order_relaxed);
+        log_limited(&rl_proxyhdr, 10, 10, LOG_LVL_WARN,
+                    "frontend \"%s\": client %s: missing or malformed PROXY header, closing",
+                    s->fc->name, client_str(s, cbuf, sizeof(cbuf)));
+        http_session_close(s, NULL);
+        return;
+    }
+    if (!info.local) {
+        s->client = info.src;
+        s->local = info.dst;
+    }
+    memmove(s->cb.data, s->cb.data + n, s->cb.len - (uint32_t)n);
+    s->cb.len -= (uint32_t)n;
+    s->phase = HTTP_PH_HEAD;
+    s->t_idle = clock_mono_ms();
+    if (s->cb.len)
+        head_try(s);
+    else
+        http_timer_update(s);
+}
+
+static int status_is_limit(int status)
+{
+    return status == 413 || status == 414 || status == 431;
+}
+
+static void bad_request(struct http_session *s, int status, const char *reason)
+{
+    char cbuf[ADDR_STRLEN];
+    log_limited(&rl_badreq, 10, 10, LOG_LVL_INFO,
+                "frontend \"%s\": client %s: %d %s", s->fc->name,
+                client_str(s, cbuf, sizeof(cbuf)), status, reason ? reason : "bad request");
+    if (status_is_limit(status))
+        atomic_fetch_add_explicit(&s->fe->stats.denied, 1, memory_order_relaxed);
+    http_reply_error(s, status, "PR");
+}
+
+/* Copies what the log needs from the head: cb may be reused before the
+ * line is written. */
+static void request_note(struct http_session *s)
+{
+    const struct http_req *r = &s->req;
+    size_t ml = r->method_len < sizeof(s->log_method) - 1 ? r->method_len
+                                                          : sizeof(s->log_method) - 1;
+    memcpy(s->log_method, r->method_str, ml);
+    s->log_method[ml] = '\0';
+    size_t pl = r->target_len < sizeof(s->log_path) ? r->target_len : sizeof(s->log_path);
+    memcpy(s->log_path, r->target, pl);
+    s->log_path_len = (unsigned)pl;
+}
+
+static void request_start(struct http_session *s)
+{
+    const struct http_req *r = &s->req;
+    atomic_fetch_add_explicit(&s->fe->stats.requests, 1, memory_order_relaxed);
+    s->u_head = clock_mono_us();
+    s->method = r->method;
+    if (s->fc->access_log && accesslog_enabled())
+        request_note(s);
+    if (!http_req_keepalive(r->version_minor, r->flags) || s->draining)
+        s->close_after = 1;
+    s->upgrade = (r->flags & HTTP_F_UPGRADE) && (r->flags & HTTP_F_CONN_UPGRADE);
+    enum http_body_kind kind = http_req_body_kind(r);
+    if (s->fc->max_body && kind == HTTP_BODY_LENGTH &&
+        (uint64_t)r->content_length > s->fc->max_body) {
+        bad_request(s, 413, "body over limits.max_body");
+        return;
+    }
+    http_body_init(&s->reqb, kind, r->content_length > 0 ? (uint64_t)r->content_length : 0);
+    s->body_off = s->send_off = (uint32_t)r->head_len;
+    s->req_done = kind == HTTP_BODY_NONE;
+    s->req_valid = 1;
+    if (s->fc->request_id && !http_find_header(r->hdrs, r->nhdrs, "X-Request-Id"))
+        snprintf(s->reqid, sizeof(s->reqid), "%016" PRIx64, worker_random(s->w));
+    s->bi = route_select(s->fc, r);
+    if (s->bi < 0 || (unsigned)s->bi >= s->rt->nbackends) {
+        s->bi = -1;
+        http_reply_error(s, 503, "PR");
+        return;
+    }
+    http_req_frame(s);
+    if (!dead(s) && s->phase == HTTP_PH_HEAD)
+        http_forward_start(s);
+}
+
+static void head_try(struct http_session *s)
+{
+    if (!s->head_started) {
+        s->head_started = 1;
+        s->t_req = clock_mono_ms();
+        s->u_req = clock_mono_us();
+    }
+    const struct conf_frontend *fc = s->fc;
+    struct http_limits lim = { fc->max_request_line, fc->max_header_size, fc->max_headers };
+    struct http_error err = { 400, NULL };
+    s->req.hdrs = s->req_hdrs;
+    s->req.hdrs_cap = fc->max_headers;
+    int rc = http_parse_request(s->cb.data, s->cb.len, &lim, &s->req, &err);
+    if (rc == HTTP_PARSE_OK) {
+        request_start(s);
+        return;
+    }
+    if (rc == HTTP_PARSE_ERROR) {
+        bad_request(s, err.status, err.reason);
+        return;
+    }
+    if (s->cb.len >= s->cb.cap) {
+        bad_request(s, 431, "request head larger than the buffer");
+        return;
+    }
+    http_timer_update(s);
+}
+
+/* The client closed (err 0) or failed. A complete request still gets its
+ * response; anything else ends here. */
+static void client_gone(struct http_session *s, int err)
+{
+    switch (s->phase) {
+    case HTTP_PH_PROXY:
+    case HTTP_PH_HEAD:
+        http_session_close(s, s->head_started ? "CR" : NULL);
+        return;
+    case HTTP_PH_QUEUE:
+    case HTTP_PH_CONNECT:
+    case HTTP_PH_EXCHANGE:
+        if (err == 0 && s->req_done) {
+            s->client_eof = 1;
+            s->close_after = 1;
+            if (s->crev_on)
+                event_del(&s->crev);
+            s->crev_on = 0;
+            return;
+        }
+        http_session_close(s, http_term_code('C', s->phase, s->resp_started));
+        return;
+    case HTTP_PH_TUNNEL:
+    case HTTP_PH_CLOSING:
+        http_session_close(s, NULL);
+        return;
+    }
+}
+
+/* Pauses client reads (cb full) until the server side drained it. */
+static void client_pause(struct http_session *s)
+{
+    if (s->crev_on)
+        event_del(&s->crev);
+    s->crev_on = 0;
+    s->c_paused = 1;
+}
+
+/* Discards [0, send_off) of cb once it went to the server, to make room
+ * for more body. After that the request cannot be replayed. */
+static void cb_make_room(struct http_session *s)
+{
+    if (s->send_off == 0 || s->phase < HTTP_PH_QUEUE || s->phase > HTTP_PH_TUNNEL)
+        return;
+    uint32_t drop = s->send_off;
+    memmove(s->cb.data, s->cb.data + drop, s->cb.len - drop);
+    s->cb.len -= drop;
+    s->body_off -= drop;
+    s->send_off = 0;
+    s->req_valid = 0;
+}
+
+void http_client_resume(struct http_session *s)
+{
+    if (dead(s) || s->client_eof)
+        return;
+    if (s->cb.len == s->cb.cap && s->phase != HTTP_PH_CLOSING)
+        cb_make_room(s);
+    if (s->cb.len == s->cb.cap && s->phase != HTTP_PH_CLOSING)
+        return;
+    s->c_paused = 0;
+    if (!s->crev_on)
+        event_add(&s->crev, NULL);
+    s->crev_on = 1;
+}
+
+static void client_readable(struct http_session *s)
+{
+    struct http_buf *b = &s->cb;
+    if (s->phase == HTTP_PH_CLOSING)
+        b->len = 0;                    /* lingering: discard */
+    if (b->len == b->cap)
+        cb_make_room(s);
+    if (b->len == b->cap) {
+        client_pause(s);
+        return;
+    }
+    ssize_t n = recv(s->fd, b->data + b->len, b->cap - b->len, 0);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            client_gone(s, errno);
+        return;
+    }
+    if (n == 0) {
+        client_gone(s, 0);
+        return;
+    }
+    b->len += (uint32_t)n;
+    s->rq_in += (uint64_t)n;
+    s->t_cio = clock_mono_ms();
+    switch (s->phase) {
+    case HTTP_PH_PROXY:
+        proxy_header_try(s);
+        break;
+    case HTTP_PH_HEAD:
+        head_try(s);
+        break;
+    case HTTP_PH_CLOSING:
+        b->len = 0;
+        break;
+    default:
+        http_req_frame(s);
+        break;
+    }
+}
+
+static void client_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_session *s = arg;
+    (void)fd;
+    if (what & EV_WRITE)
+        http_client_flush(s);
+    if ((what & EV_READ) && !dead(s))
+        client_readable(s);
+    http_reap(s);
+}
+
+/* ---- keep-alive ---- */
+
+/* Clears the per-request state and starts on the next request, which may
+ * already be in cb (pipelining: handled only now, in order). */
+static void next_request(struct http_session *s)
+{
+    uint32_t used = s->body_off;
+    if (used < s->cb.len)
+        memmove(s->cb.data, s->cb.data + used, s->cb.len - used);
+    s->cb.len -= used;
+    s->body_off = s->send_off = 0;
+    s->req_done = s->req_valid = s->upgrade = s->req_sent_any = 0;
+    s->reqid[0] = '\0';
+    s->method = HTTP_M_OTHER;
+    s->log_method[0] = '\0';
+    s->log_path_len = 0;
+    s->bi = -1;
+    s->be = NULL;
+    s->failed = NULL;
+    s->reused = s->fresh_used = 0;
+    s->resp_state = HTTP_RESP_HEAD;
+    s->status = 0;
+    s->resp_started = s->resp_close = s->resp_got = 0;
+    s->s_sent = s->s_framed = s->sb.len = 0;
+    s->u_req = s->u_head = s->u_queue = s->u_connect = s->u_sent = s->u_resp = 0;
+    s->tw_ms = s->tc_ms = -1;
+    s->first_request = 0;
+    s->head_started = 0;
+    s->phase = HTTP_PH_HEAD;
+    s->t_idle = clock_mono_ms();
+    if (s->c_paused)
+        http_client_resume(s);
+    if (s->cb.len)
+        head_try(s);
+    else
+        http_timer_update(s);
+}
+
+/* The response went out completely. */
+void http_response_done(struct http_session *s)
+{
+    int reusable = !s->resp_close && s->req_done && s->send_off == s->body_off &&
+                   s->spend.off == s->spend.len && !s->draining;
+    log_request(s, NULL);
+    http_server_release(s, reusable);
+    if (!s->req_done) {
+        /* The server answered before the body was read: the rest of the
+         * body would be taken for the next request. */
+        start_linger(s);
+        return;
+    }
+    if (s->close_after || s->client_eof || s->draining) {
+        http_session_close(s, NULL);
+        return;
+    }
+    next_request(s);
+}
+
+/* ---- drain and abort ---- */
+
+static struct http_session *from_ws(struct worker_session *ws)
+{
+    return (struct http_session *)((char *)ws - offsetof(struct http_session, ws));
+}
+
+static void on_drain(struct worker_session *ws)
+{
+    struct http_session *s = from_ws(ws);
+    s->draining = 1;
+    s->close_after = 1;
+    if ((s->phase == HTTP_PH_HEAD || s->phase == HTTP_PH_PROXY) && !s->head_started) {
+        http_session_close(s, NULL);
+        http_reap(s);
+    }
+}
+
+static void on_abort(struct worker_session *ws)
+{
+    struct http_session *s = from_ws(ws);
+    http_session_close(s, http_term_code('K', s->phase, s->resp_started));
+    http_reap(s);
+}
+
+/* ---- accept ---- */
+
+static struct http_session *session_alloc(const struct conf_frontend *fc)
+{
+    size_t cbcap = fc->max_header_size + 1 > HTTP_CBUF_MIN ? fc->max_header_size + 1
+                                                          : HTTP_CBUF_MIN;
+    size_t nreq = fc->max_headers ? fc->max_headers : 1;
+    size_t hdrs = (nreq + HTTP_RESP_MAX_HEADERS) * sizeof(struct http_hdr);
+    size_t head = sizeof(struct http_session) + hdrs;
+    char *mem = malloc(head + cbcap + HTTP_SBUF_SIZE);
+    if (!mem)
+        return NULL;
+    memset(mem, 0, head);
+    struct http_session *s = (struct http_session *)mem;
+    s->req_hdrs = (struct http_hdr *)(mem + sizeof(*s));
+    s->resp_hdrs = s->req_hdrs + nreq;
+    s->cb.data = mem + head;
+    s->cb.cap = (uint32_t)cbcap;
+    s->sb.data = s->cb.data + cbcap;
+    s->sb.cap = HTTP_SBUF_SIZE;
+    return s;
+}
+
+void http_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
+                         const struct sockaddr_storage *peer,
+                         const struct sockaddr_storage *local)
+{
+    struct http_session *s = session_alloc(fe->conf);
+    if (!s) {
+        log_limited(&rl_badreq, 10, 10, LOG_LVL_WARN,
+                    "frontend \"%s\": out of memory for a new connection", fe->conf->name);
+        close(fd);
+        worker_frontend_conn_done(w, fe);
+        return;
+    }
+    s->w = w;
+    s->fe = fe;
+    s->fc = fe->conf;
+    s->fd = fd;
+    s->client = *peer;
+    s->local = *local;
+    s->bi = -1;
+    s->tw_ms = s->tc_ms = -1;
+    s->first_request = 1;
+    s->ws.drain = on_drain;
+    s->ws.abort = on_abort;
+    worker_session_add(w, &s->ws);
+    s->rt = s->ws.rt ? s->ws.rt : w->rt;
+    event_assign(&s->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, s);
+    event_assign(&s->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, s);
+    evtimer_assign(&s->timer, w->base, timer_cb, s);
+    s->phase = s->fc->accept_proxy ? HTTP_PH_PROXY : HTTP_PH_HEAD;
+    s->t_idle = s->t_cio = clock_mono_ms();
+    event_add(&s->crev, NULL);
+    s->crev_on = 1;
+    if (w->draining)
+        s->draining = s->close_after = 1;
+    http_timer_update(s);
+}
