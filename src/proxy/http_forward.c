@@ -11,6 +11,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -185,6 +186,19 @@ void http_server_release(struct http_session *s, int reusable)
 
 /* ---- sending the request ---- */
 
+/* An HTTP/1.0 request may lack Host, but it goes out as HTTP/1.1, which
+ * requires one: name the address the client connected to. */
+static const char *host_line(const struct http_session *s, char *buf, size_t len)
+{
+    const struct http_req *r = &s->req;
+    if (r->version_minor != 0 || http_find_header(r->hdrs, r->nhdrs, "Host"))
+        return NULL;
+    char a[ADDR_STRLEN];
+    snprintf(buf, len, "Host: %s\r\n",
+             addr_format((const struct sockaddr *)&s->local, a, sizeof(a)));
+    return buf;
+}
+
 /* Builds [PROXY header][request head] into the scratch buffer. */
 static ssize_t build_request(struct http_session *s, char **out)
 {
@@ -202,13 +216,14 @@ static ssize_t build_request(struct http_session *s, char **out)
                                                 : proxy_proto_write_v2((uint8_t *)buf, cap, src, dst);
         s->sc->no_reuse = 1;
     }
-    char ip[ADDR_STRLEN];
+    char ip[ADDR_STRLEN], host[ADDR_STRLEN + 8];
     struct http_pool *p = http_session_pool(s);
     struct http_fwd_req fwd = {
         .client_ip = s->fc->add_xff ? addr_format_ip((const struct sockaddr *)&s->client, ip,
                                                      sizeof(ip)) : NULL,
         .proto = s->fc->add_xff ? "http" : NULL,
         .request_id = s->reqid[0] ? s->reqid : NULL,
+        .extra = host_line(s, host, sizeof(host)),
         .upgrade = s->upgrade,
         /* A connection that will not be pooled tells the server so. */
         .close = s->sc->no_reuse || !p || !p->cap || s->draining,
@@ -295,6 +310,7 @@ void http_server_flush(struct http_session *s)
 void http_req_frame(struct http_session *s)
 {
     if (s->phase == HTTP_PH_TUNNEL) {
+        s->rq_in += s->cb.len - s->body_off;
         s->body_off = s->cb.len;
     } else if (!s->req_done && s->body_off < s->cb.len) {
         int done = 0;
@@ -305,6 +321,7 @@ void http_req_frame(struct http_session *s)
             return;
         }
         s->body_off += (uint32_t)n;
+        s->rq_in += (uint64_t)n;
         s->req_done = done ? 1 : 0;
         if (s->fc->max_body && s->reqb.payload > s->fc->max_body) {
             atomic_fetch_add_explicit(&s->fe->stats.denied, 1, memory_order_relaxed);
@@ -323,6 +340,7 @@ void http_req_frame(struct http_session *s)
 static void server_attach(struct http_session *s, struct server *srv, int fresh)
 {
     s->srv = srv;
+    s->last_srv = srv;
     s->req_sent_any = 0;
     s->resp_got = 0;
     struct http_sconn *sc = NULL;
@@ -403,7 +421,6 @@ static void attempt_failed(struct http_session *s, int err, int timeout)
     }
     enum http_retry r = http_retry_decide(&a);
     if (r == HTTP_RETRY_NONE) {
-        s->failed = srv;
         http_reply_error(s, status, a.connected ? "SH" : (timeout ? "sC" : "SC"));
         return;
     }
@@ -416,7 +433,6 @@ static void attempt_failed(struct http_session *s, int err, int timeout)
             server_attach(s, srv, 1);
             return;
         }
-        s->failed = srv;
         http_reply_error(s, 503, "SC");
         return;
     }

@@ -74,7 +74,7 @@ static void log_request(struct http_session *s, const char *term)
             .client = (const struct sockaddr *)&s->client,
             .frontend = s->fc->name,
             .backend = s->be ? s->be->name : "-",
-            .server = s->srv ? s->srv->name : (s->failed ? s->failed->name : "-"),
+            .server = s->last_srv ? s->last_srv->name : "-",
             .status = s->status,
             .bytes_in = s->rq_in,
             .bytes_out = s->rq_out,
@@ -443,6 +443,8 @@ static void bad_request(struct http_session *s, int status, const char *reason)
                 client_str(s, cbuf, sizeof(cbuf)), status, reason ? reason : "bad request");
     if (status_is_limit(status))
         atomic_fetch_add_explicit(&s->fe->stats.denied, 1, memory_order_relaxed);
+    if (s->phase == HTTP_PH_HEAD)
+        s->rq_in = s->cb.len;
     http_reply_error(s, status, "PR");
 }
 
@@ -460,11 +462,42 @@ static void request_note(struct http_session *s)
     s->log_path_len = (unsigned)pl;
 }
 
+/* After a reload, a kept-alive connection moves to the new runtime at its
+ * next request, so it routes by the new rules and uses the new pools. It
+ * can only move to a frontend of the same name whose limits fit the
+ * buffers this session was built with; otherwise it is closed after this
+ * request and the client reconnects into the new configuration. */
+static void session_migrate(struct http_session *s)
+{
+    struct worker *w = s->w;
+    struct frontend_rt *nfe = NULL;
+    for (unsigned i = 0; i < w->rt->nfrontends && !nfe; i++) {
+        struct frontend_rt *f = &w->rt->frontends[i];
+        if (f->conf->mode == MODE_HTTP && strcmp(f->conf->name, s->fc->name) == 0)
+            nfe = f;
+    }
+    if (!nfe || nfe->conf->max_headers > s->fc->max_headers ||
+        nfe->conf->max_header_size + 1 > s->cb.cap) {
+        s->close_after = 1;
+        return;
+    }
+    atomic_fetch_sub_explicit(&s->fe->active, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&nfe->active, 1, memory_order_relaxed);
+    worker_session_remove(w, &s->ws);      /* may free the old runtime */
+    worker_session_add(w, &s->ws);
+    s->rt = s->ws.rt;
+    s->fe = nfe;
+    s->fc = nfe->conf;
+}
+
 static void request_start(struct http_session *s)
 {
     const struct http_req *r = &s->req;
+    if (s->rt != s->w->rt)
+        session_migrate(s);
     atomic_fetch_add_explicit(&s->fe->stats.requests, 1, memory_order_relaxed);
     s->u_head = clock_mono_us();
+    s->rq_in = r->head_len;
     s->method = r->method;
     if (s->fc->access_log && accesslog_enabled())
         request_note(s);
@@ -610,7 +643,6 @@ static void client_readable(struct http_session *s)
         return;
     }
     b->len += (uint32_t)n;
-    s->rq_in += (uint64_t)n;
     s->t_cio = clock_mono_ms();
     switch (s->phase) {
     case HTTP_PH_PROXY:
@@ -657,7 +689,7 @@ static void next_request(struct http_session *s)
     s->log_path_len = 0;
     s->bi = -1;
     s->be = NULL;
-    s->failed = NULL;
+    s->failed = s->last_srv = NULL;
     s->reused = s->fresh_used = 0;
     s->resp_state = HTTP_RESP_HEAD;
     s->status = 0;

@@ -102,6 +102,7 @@ struct http_session {
     struct backend *be;
     struct server *srv;                /* holds one of srv->active while set */
     struct server *failed;             /* to avoid on the next pick */
+    struct server *last_srv;           /* tried last, for the log line */
     struct http_sconn *sc;
     unsigned retries_left;
     unsigned reused:1, fresh_used:1, queued:1;
