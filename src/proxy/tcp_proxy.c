@@ -52,6 +52,7 @@ enum tcp_phase { TCP_PH_HEADER = 0, TCP_PH_CONNECT, TCP_PH_RELAY };
  * is refused for these sockets. `head` holds bytes that go out before it. */
 struct tcp_buf {
     int pipe[2];                 /* -1 while unused */
+    size_t pipe_cap;
     size_t in_pipe;
     char *mem;                   /* read/write fallback */
     size_t mem_off, mem_len;
@@ -87,9 +88,13 @@ struct tcp_session {
     const char *term;
 };
 
-/* Empty pipes reused across sessions of one worker thread: creating and
- * closing two pipes per connection costs six system calls. */
-static __thread int tcp_pipe_pool[TCP_PIPE_POOL][2];
+/* Empty pipes reused across sessions of one worker thread: creating,
+ * sizing and closing two pipes per connection costs eight system calls. */
+struct tcp_pipe {
+    int fd[2];
+    size_t cap;
+};
+static __thread struct tcp_pipe tcp_pipe_pool[TCP_PIPE_POOL];
 static __thread unsigned tcp_pipe_npool;
 
 static __thread struct log_ratelimit tcp_rl_header, tcp_rl_noserver, tcp_rl_connect,
@@ -141,43 +146,48 @@ static const char *tcp_client_str(const struct tcp_session *s, char *buf, size_t
 
 /* ---- pipes ---- */
 
-static int tcp_pipe_get(int p[2])
+static int tcp_pipe_get(struct tcp_buf *b)
 {
+    int sz;
+
     if (tcp_pipe_npool > 0) {
-        tcp_pipe_npool--;
-        p[0] = tcp_pipe_pool[tcp_pipe_npool][0];
-        p[1] = tcp_pipe_pool[tcp_pipe_npool][1];
+        struct tcp_pipe *p = &tcp_pipe_pool[--tcp_pipe_npool];
+        b->pipe[0] = p->fd[0];
+        b->pipe[1] = p->fd[1];
+        b->pipe_cap = p->cap;
         return 0;
     }
-    return pipe2(p, O_NONBLOCK | O_CLOEXEC);
+    if (pipe2(b->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+        return -1;
+    /* Usually 64 KiB; less once the user's pipe-user-pages quota is hit. */
+    sz = fcntl(b->pipe[0], F_GETPIPE_SZ);
+    b->pipe_cap = sz > 0 ? (size_t)sz : 4096;
+    return 0;
 }
 
 /* A pipe with bytes left in it is closed, never pooled. */
-static void tcp_pipe_put(int p[2], size_t in_pipe)
+static void tcp_pipe_put(struct tcp_buf *b)
 {
-    if (p[0] < 0)
+    if (b->pipe[0] < 0)
         return;
-    if (in_pipe == 0 && tcp_pipe_npool < TCP_PIPE_POOL) {
-        tcp_pipe_pool[tcp_pipe_npool][0] = p[0];
-        tcp_pipe_pool[tcp_pipe_npool][1] = p[1];
-        tcp_pipe_npool++;
+    if (b->in_pipe == 0 && tcp_pipe_npool < TCP_PIPE_POOL) {
+        struct tcp_pipe *p = &tcp_pipe_pool[tcp_pipe_npool++];
+        p->fd[0] = b->pipe[0];
+        p->fd[1] = b->pipe[1];
+        p->cap = b->pipe_cap;
     } else {
-        close(p[0]);
-        close(p[1]);
+        close(b->pipe[0]);
+        close(b->pipe[1]);
     }
-    p[0] = p[1] = -1;
+    b->pipe[0] = b->pipe[1] = -1;
 }
 
 /* Sets up one direction: a pipe if possible, else the memory buffer.
  * Returns the capacity, or 0 when neither could be had. */
 static size_t tcp_buf_init(struct tcp_buf *b)
 {
-    int sz;
-
-    if (tcp_pipe_get(b->pipe) == 0) {
-        sz = fcntl(b->pipe[0], F_GETPIPE_SZ);
-        return sz > 0 ? (size_t)sz : 65536;
-    }
+    if (tcp_pipe_get(b) == 0)
+        return b->pipe_cap;
     b->pipe[0] = b->pipe[1] = -1;
     b->mem = malloc(TCP_COPY_BUF);
     return b->mem ? TCP_COPY_BUF : 0;
@@ -185,7 +195,7 @@ static size_t tcp_buf_init(struct tcp_buf *b)
 
 static void tcp_buf_free(struct tcp_buf *b)
 {
-    tcp_pipe_put(b->pipe, b->in_pipe);
+    tcp_pipe_put(b);
     free(b->mem);
     free(b->head);
     b->mem = b->head = NULL;
@@ -197,23 +207,25 @@ static int tcp_buf_to_copy(struct tcp_buf *b, struct tcp_dir *d)
 {
     if (b->in_pipe > 0 || !(b->mem = malloc(TCP_COPY_BUF)))
         return -1;
-    tcp_pipe_put(b->pipe, 0);
+    tcp_pipe_put(b);
     d->cap = TCP_COPY_BUF;
     return 0;
 }
 
 /* ---- moving bytes ---- */
 
-/* Reads from src into the direction's buffer. */
-static enum tcp_io tcp_buf_read(struct tcp_buf *b, struct tcp_dir *d, int src, size_t *n)
+/* Reads from src into the direction's buffer. *asked is how much room
+ * was offered: a shorter read means the socket is most likely empty. */
+static enum tcp_io tcp_buf_read(struct tcp_buf *b, struct tcp_dir *d, int src, size_t *n,
+                                size_t *asked)
 {
     ssize_t r;
 
     if (b->pipe[0] >= 0) {
-        r = splice(src, NULL, b->pipe[1], NULL, d->cap - b->in_pipe,
-                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        *asked = d->cap - b->in_pipe;
+        r = splice(src, NULL, b->pipe[1], NULL, *asked, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (r < 0 && (errno == EINVAL || errno == ENOSYS) && tcp_buf_to_copy(b, d) == 0)
-            return tcp_buf_read(b, d, src, n);
+            return tcp_buf_read(b, d, src, n, asked);
         if (r > 0)
             b->in_pipe += (size_t)r;
     } else {
@@ -223,7 +235,8 @@ static enum tcp_io tcp_buf_read(struct tcp_buf *b, struct tcp_dir *d, int src, s
             memmove(b->mem, b->mem + b->mem_off, b->mem_len);
             b->mem_off = 0;
         }
-        r = read(src, b->mem + b->mem_off + b->mem_len, TCP_COPY_BUF - b->mem_off - b->mem_len);
+        *asked = TCP_COPY_BUF - b->mem_off - b->mem_len;
+        r = read(src, b->mem + b->mem_off + b->mem_len, *asked);
         if (r > 0)
             b->mem_len += (size_t)r;
     }
@@ -278,9 +291,11 @@ static void tcp_account(struct tcp_session *s, enum tcp_side from, size_t n)
     }
 }
 
-/* One round: flush what is buffered, then read more. Returns 1 if bytes
- * moved. */
-static int tcp_pump_round(struct tcp_session *s, enum tcp_side from)
+/* One round: flush what is buffered, then read more unless an earlier
+ * read came back short. Skipping that read saves a system call that would
+ * only say EAGAIN; polling is level-triggered, so data or a FIN still
+ * pending wakes the session again. Returns 1 if bytes moved. */
+static int tcp_pump_round(struct tcp_session *s, enum tcp_side from, int *drained)
 {
     enum tcp_side to = from == TCP_SIDE_CLIENT ? TCP_SIDE_SERVER : TCP_SIDE_CLIENT;
     struct tcp_dir *d = tcp_tunnel_from(&s->tun, from);
@@ -288,7 +303,7 @@ static int tcp_pump_round(struct tcp_session *s, enum tcp_side from)
     int src = from == TCP_SIDE_CLIENT ? s->cfd : s->sfd;
     int dst = from == TCP_SIDE_CLIENT ? s->sfd : s->cfd;
     enum tcp_io r;
-    size_t n;
+    size_t n, asked;
     int moved = 0;
 
     if (tcp_dir_want_write(d)) {
@@ -298,8 +313,9 @@ static int tcp_pump_round(struct tcp_session *s, enum tcp_side from)
             tcp_fail(s, to);
         moved |= r == TCP_IO_MOVED;
     }
-    if (tcp_dir_want_read(d)) {
-        r = tcp_buf_read(b, d, src, &n);
+    if (!*drained && tcp_dir_want_read(d)) {
+        r = tcp_buf_read(b, d, src, &n, &asked);
+        *drained = r != TCP_IO_MOVED || n < asked;
         tcp_dir_read_result(d, r, n);
         if (r == TCP_IO_ERROR)
             tcp_fail(s, from);
@@ -314,24 +330,28 @@ static int tcp_pump_round(struct tcp_session *s, enum tcp_side from)
  * rounds is used: level-triggered polling brings it back). */
 static void tcp_pump(struct tcp_session *s, enum tcp_side from)
 {
-    int moved = 0;
+    int moved = 0, drained = 0;
 
-    for (int i = 0; i < TCP_PUMP_ROUNDS && tcp_pump_round(s, from); i++)
+    for (int i = 0; i < TCP_PUMP_ROUNDS && tcp_pump_round(s, from, &drained); i++)
         moved = 1;
     if (moved)
         s->last_active = clock_mono_ms();
 }
 
 /* Half-closes dst once src has ended and all it sent was delivered. Both
- * directions are checked: a failure seen in one ends the other too. */
+ * directions are checked: a failure seen in one ends the other too. When
+ * the other direction is already over, the close that follows sends the
+ * FIN, so the shutdown call is skipped. */
 static void tcp_shutdowns(struct tcp_session *s)
 {
     if (tcp_dir_want_shutdown(&s->tun.c2s)) {
-        shutdown(s->sfd, SHUT_WR);
+        if (!tcp_dir_done(&s->tun.s2c))
+            shutdown(s->sfd, SHUT_WR);
         tcp_dir_shutdown_done(&s->tun.c2s);
     }
     if (tcp_dir_want_shutdown(&s->tun.s2c)) {
-        shutdown(s->cfd, SHUT_WR);
+        if (!tcp_dir_done(&s->tun.c2s))
+            shutdown(s->cfd, SHUT_WR);
         tcp_dir_shutdown_done(&s->tun.s2c);
     }
 }
@@ -456,6 +476,9 @@ static void tcp_relay_start(struct tcp_session *s)
     free(s->hdr);
     s->hdr = NULL;
     tcp_timer_arm(s, tcp_idle_timeout(s));
+    /* The client has usually sent its first bytes while we connected:
+     * move them now rather than after another trip through epoll. */
+    tcp_pump(s, TCP_SIDE_CLIENT);
     tcp_relay_update(s);
 }
 
