@@ -283,22 +283,30 @@ static struct server *udp_pick(struct udp_frontend *uf, struct backend *be,
     return balancer_pick(b, key, keylen, NULL, clock_mono_ms(), why);
 }
 
-/* Makes room for one more flow by evicting the least recently used. */
-static int udp_make_room(struct udp_frontend *uf, const struct sockaddr *client)
+/* Ends the least recently used flow so a new client can have its slot
+ * (or its descriptor). Returns 0, or -1 if there is no flow. */
+static int udp_evict_oldest(struct udp_frontend *uf, const struct sockaddr *client,
+                            const char *why)
 {
     char cbuf[ADDR_STRLEN];
-    struct udp_flow *victim;
+    struct udp_flow *victim = udp_flowtab_oldest(&uf->tab);
 
-    while (udp_flowtab_full(&uf->tab)) {
-        victim = udp_flowtab_oldest(&uf->tab);
-        if (!victim)
-            return -1;                 /* max_flows is 0 */
-        log_limited(&udp_rl_evict, 5, 10, LOG_LVL_WARN,
-                    "frontend \"%s\": flow table full (%u flows), evicting the least "
-                    "recently used flow for new client %s", uf->fe->conf->name,
-                    uf->tab.max, addr_format(client, cbuf, sizeof(cbuf)));
-        udp_flow_end(udp_pflow_of(victim), "PE");
-    }
+    if (!victim)
+        return -1;
+    log_limited(&udp_rl_evict, 5, 10, LOG_LVL_WARN,
+                "frontend \"%s\": %s (%u flows), evicting the least recently used flow "
+                "for new client %s", uf->fe->conf->name, why, uf->tab.count,
+                addr_format(client, cbuf, sizeof(cbuf)));
+    udp_flow_end(udp_pflow_of(victim), "PE");
+    return 0;
+}
+
+/* Makes room for one more flow. Returns -1 only when max_flows is 0. */
+static int udp_make_room(struct udp_frontend *uf, const struct sockaddr *client)
+{
+    while (udp_flowtab_full(&uf->tab))
+        if (udp_evict_oldest(uf, client, "flow table full") < 0)
+            return -1;
     return 0;
 }
 
@@ -348,6 +356,12 @@ static int udp_pflow_connect(struct udp_pflow *pf, struct server *srv)
     char sbuf[ADDR_STRLEN], cbuf[ADDR_STRLEN];
 
     pf->sfd = udp_server_socket(srv);
+    /* Out of descriptors: an idle flow gives its socket up to a new client
+     * rather than the new client being refused until flows expire. */
+    if (pf->sfd < 0 && (errno == EMFILE || errno == ENFILE) &&
+        udp_evict_oldest(pf->uf, (const struct sockaddr *)&pf->client,
+                         "out of file descriptors") == 0)
+        pf->sfd = udp_server_socket(srv);
     if (pf->sfd >= 0)
         pf->ev = event_new(pf->uf->w->base, pf->sfd, EV_READ | EV_PERSIST, udp_on_server, pf);
     if (pf->sfd < 0 || !pf->ev || event_add(pf->ev, NULL) < 0) {
