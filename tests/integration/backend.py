@@ -3,8 +3,10 @@
 
 Modes:
   http (default)  HTTP/1.1 server with keep-alive. Endpoints:
-      GET /            200, "X-Backend: NAME", body NAME
-      /status/N        status N, body NAME
+      GET /            200, "X-Backend: NAME", body NAME (so does any path
+                       not listed below)
+      /status/N        status N, body NAME (these four also after any prefix,
+                       e.g. /slow/delay/3000)
       /delay/MS        waits MS milliseconds, then 200 NAME
       /headers         request headers and peer as JSON
       /echo            reads the body (content-length or chunked, streamed)
@@ -96,7 +98,7 @@ async def read_proxy_header(reader):
         return {"version": 1, "local": False, "family": parts[1],
                 "src": parts[2], "dst": parts[3],
                 "src_port": int(parts[4]), "dst_port": int(parts[5])}
-    rest = await reader.readexactly(11)
+    rest = await reader.readexactly(len(V2_SIG) - 5)
     if first + rest != V2_SIG:
         raise ValueError("no PROXY header")
     ver_cmd, fam, length = struct.unpack("!BBH", await reader.readexactly(4))
@@ -116,6 +118,16 @@ async def read_proxy_header(reader):
                 "src": str(ipaddress.IPv6Address(src)), "dst": str(ipaddress.IPv6Address(dst)),
                 "src_port": sp, "dst_port": dp}
     return {"version": 2, "local": True, "family": "UNSPEC"}
+
+
+def log_err(ctx, msg):
+    """A protocol problem seen by this backend (for test diagnostics)."""
+    sys.stderr.write("backend %s: %s\n" % (ctx.name, msg))
+    sys.stderr.flush()
+
+
+def h_len(h):
+    return getattr(h, "n", -1)
 
 
 def response_head(ctx, status, headers, keep_alive=True):
@@ -191,7 +203,8 @@ async def handle_http(ctx, reader, writer):
         if ARGS.proxy_protocol:
             try:
                 pinfo = await read_proxy_header(reader)
-            except (ValueError, UnicodeDecodeError, asyncio.IncompleteReadError, IndexError):
+            except (ValueError, UnicodeDecodeError, asyncio.IncompleteReadError, IndexError) as e:
+                log_err(ctx, "bad PROXY header: %r" % e)
                 return
         while True:
             try:
@@ -205,6 +218,7 @@ async def handle_http(ctx, reader, writer):
             try:
                 method, target, version = lines[0].split(" ")
             except ValueError:
+                log_err(ctx, "bad request line %r" % lines[0][:200])
                 await send_simple(ctx, writer, 400, "bad request line", keep_alive=False)
                 return
             hlist = []
@@ -238,7 +252,8 @@ async def handle_http(ctx, reader, writer):
                 h = hashlib.sha256()
                 try:
                     n, chunked = await read_body(reader, headers, h.update)
-                except (ValueError, ConnectionError, asyncio.IncompleteReadError):
+                except (ValueError, ConnectionError, asyncio.IncompleteReadError) as e:
+                    log_err(ctx, "%s %s: body: %r after %d bytes" % (method, target, e, h_len(h)))
                     return
                 if path == "/echo":
                     await send_simple(ctx, writer, 200, json.dumps(
@@ -258,11 +273,11 @@ async def handle_http(ctx, reader, writer):
             parts = path.split("/")
             if path == "/":
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)
-            elif len(parts) == 3 and parts[1] == "status":
-                st = int(parts[2])
+            elif len(parts) >= 3 and parts[-2] == "status":
+                st = int(parts[-1])
                 await send_simple(ctx, writer, st, ctx.name, keep_alive=keep)
-            elif len(parts) == 3 and parts[1] == "delay":
-                await asyncio.sleep(int(parts[2]) / 1000.0)
+            elif len(parts) >= 3 and parts[-2] == "delay":
+                await asyncio.sleep(int(parts[-1]) / 1000.0)
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)
             elif path == "/headers":
                 await send_simple(ctx, writer, 200, json.dumps(
@@ -276,8 +291,8 @@ async def handle_http(ctx, reader, writer):
                      "requests": ctx.requests}), "application/json", keep)
             elif path == "/proxyinfo":
                 await send_simple(ctx, writer, 200, json.dumps(pinfo), "application/json", keep)
-            elif len(parts) == 3 and parts[1] == "big":
-                n = int(parts[2])
+            elif len(parts) >= 3 and parts[-2] == "big":
+                n = int(parts[-1])
                 writer.write(response_head(ctx, 200, [("Content-Type", "application/octet-stream"),
                                                  ("Transfer-Encoding", "chunked")], keep))
                 for block in pattern(n):
@@ -285,8 +300,8 @@ async def handle_http(ctx, reader, writer):
                     await writer.drain()
                 writer.write(b"0\r\n\r\n")
                 await writer.drain()
-            elif len(parts) == 3 and parts[1] == "bigcl":
-                n = int(parts[2])
+            elif len(parts) >= 3 and parts[-2] == "bigcl":
+                n = int(parts[-1])
                 writer.write(response_head(ctx, 200, [("Content-Type", "application/octet-stream"),
                                                  ("Content-Length", str(n))], keep))
                 for block in pattern(n):
@@ -295,14 +310,13 @@ async def handle_http(ctx, reader, writer):
             elif path == "/close":
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=False)
                 keep = False
-            elif path == "/echo":
-                pass
             else:
-                await send_simple(ctx, writer, 404, "not found", keep_alive=keep)
+                # any other path: 200 with the backend's name (routing tests)
+                await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)
             if not keep:
                 return
-    except (ConnectionError, asyncio.IncompleteReadError):
-        pass
+    except (ConnectionError, asyncio.IncompleteReadError) as e:
+        log_err(ctx, "connection: %r" % e)
     finally:
         ctx.active -= 1
         try:
@@ -318,7 +332,8 @@ async def handle_tcp_echo(ctx, reader, writer):
         if ARGS.proxy_protocol:
             try:
                 pinfo = await read_proxy_header(reader)
-            except (ValueError, UnicodeDecodeError, asyncio.IncompleteReadError, IndexError):
+            except (ValueError, UnicodeDecodeError, asyncio.IncompleteReadError, IndexError) as e:
+                log_err(ctx, "bad PROXY header: %r" % e)
                 writer.close()
                 return
             if pinfo.get("local"):

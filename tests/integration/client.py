@@ -198,15 +198,20 @@ def cmd_raw(a):
         data = data.replace(b"/LONG", b"/" + b"a" * a.long_target, 1)
     buf = b""
     try:
-        if a.slow:
-            # send byte by byte with a.slow seconds between bytes
-            for i in range(len(data)):
-                s.sendall(data[i:i + 1])
-                time.sleep(a.slow)
-        else:
-            s.sendall(data)
-        if a.shut:
-            s.shutdown(socket.SHUT_WR)
+        try:
+            if a.slow:
+                # send byte by byte with a.slow seconds between bytes
+                for i in range(len(data)):
+                    s.sendall(data[i:i + 1])
+                    time.sleep(a.slow)
+            else:
+                s.sendall(data)
+            if a.shut:
+                s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            # the peer answered and closed before we were done sending:
+            # read what it said
+            res["send_error"] = type(e).__name__
         end = time.time() + a.timeout
         while time.time() < end:
             s.settimeout(max(0.05, end - time.time()))

@@ -69,7 +69,7 @@ expect_status "slowloris (a byte every 200 ms): 408 by the whole-head timeout" 4
 
 expect_status "no usable server (weight 0): 503" 503 --data 'GET /none/ HTTP/1.1\r\nHost: t\r\n\r\n'
 expect_status "server refuses the connection: 502" 502 --data 'GET /dead/ HTTP/1.1\r\nHost: t\r\n\r\n'
-expect_status "server slower than timeouts.server (1s): 504" 504 \
+expect_status "server slower than timeouts.server (1s): 504" 504 --first \
     --data 'GET /slow/delay/3000 HTTP/1.1\r\nHost: t\r\n\r\n'
 e=$(j "$LAST" '.elapsed * 1000 | floor')
 t_le "$e" 2500 "504 came after about 1s, not after the server's 3s (ms)"
@@ -81,11 +81,11 @@ smuggle() {   # smuggle DESC RAW
     r=$(clpy raw "$LB_IP" 80 --timeout 3 --data "$data")
     sleep 0.1
     n1=$(reqs)
-    if [ "$(j "$r" .status)" = 400 ] && [ "$(j "$r" .closed)" = true ] && [ "$n1" = "$n0" ] \
+    if [[ "/${WANT:-400}/" == */"$(j "$r" .status)"/* ]] && [ "$(j "$r" .closed)" = true ] && [ "$n1" = "$n0" ] \
        && [ "$(j "$r" .responses)" = 1 ]; then
-        t_ok "smuggling: $desc -> 400, closed, not forwarded"
+        t_ok "smuggling: $desc -> ${WANT:-400}, closed, not forwarded"
     else
-        t_fail "smuggling: $desc -> 400, closed, not forwarded" "$r" \
+        t_fail "smuggling: $desc -> ${WANT:-400}, closed, not forwarded" "$r" \
             "requests that reached the server: $((n1 - n0))" "$(tail -n $((n1 - n0)) "$T_DIR/requests.log" 2>/dev/null)"
     fi
 }
@@ -99,7 +99,8 @@ smuggle "two different Content-Lengths" \
 smuggle "Content-Length list with different values" "${P}Content-Length: 5, 6\\r\\n\\r\\nhello!"
 smuggle "Content-Length with a sign" "${P}Content-Length: +5\\r\\n\\r\\nhello"
 smuggle "Transfer-Encoding not ending in chunked" "${P}Transfer-Encoding: chunked, gzip\\r\\n\\r\\n0\\r\\n\\r\\n"
-smuggle "Transfer-Encoding: xchunked" "${P}Transfer-Encoding: xchunked\\r\\n\\r\\n0\\r\\n\\r\\n"
+# An unknown coding may be answered 501 (RFC 9112 6.1) as well as 400.
+WANT=400/501 smuggle "Transfer-Encoding: xchunked" "${P}Transfer-Encoding: xchunked\\r\\n\\r\\n0\\r\\n\\r\\n"
 smuggle "bare LF line ends" 'GET / HTTP/1.1\nHost: t\n\n'
 smuggle "a bare LF inside the head" 'GET / HTTP/1.1\r\nHost: t\nX-A: b\r\n\r\n'
 smuggle "a bare CR inside a header value" 'GET / HTTP/1.1\r\nHost: t\r\nX-A: b\rc\r\n\r\n'

@@ -31,6 +31,7 @@ T_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$T_LIBDIR/../.." && pwd)}"
 PROXY_BIN=${TANDEM_PROXY:-$top_builddir/tandem-proxy}
 PY=$(command -v /usr/bin/python3 || command -v python3)
+export PYTHONDONTWRITEBYTECODE=1
 T_DIR=$(mktemp -d "/tmp/tandem-it-$T_NAME.XXXXXX")
 T_ID="t$(( $$ % 100000 ))$(printf '%02x' $((RANDOM % 256)))"
 NS_BR=${T_ID}-br
@@ -70,6 +71,12 @@ t_fail() {
         printf '# --- proxy log (last 12 lines):\n'
         tail -n 12 "$PROXY_LOG" | cut -c1-300 | sed 's/^/#   /'
     fi
+    local f
+    for f in "$T_DIR"/backend-*.log; do
+        [ -s "$f" ] || continue
+        printf '# --- %s (last 5 lines):\n' "$(basename "$f")"
+        tail -n 5 "$f" | cut -c1-300 | sed 's/^/#   /'
+    done
 }
 
 t_skip() { T_N=$((T_N + 1)); printf 'ok %d - %s # SKIP %s\n' "$T_N" "$1" "$2"; }

@@ -37,8 +37,12 @@ t_is "$(j "$r" .intact):$(j "$r" .received)" "true:$SIZE" "64 MB each way intact
 t_diag "64 MB echo took $(j "$r" .elapsed)s"
 
 # 8 connections at once, 2 MB each.
-for i in $(seq 8); do clpy tcp "$LB_IP" 7000 --bytes 2000000 --halfclose --timeout 30 >"$T_DIR/par$i.json" & done
-wait
+pids=()
+for i in $(seq 8); do
+    clpy tcp "$LB_IP" 7000 --bytes 2000000 --halfclose --timeout 30 >"$T_DIR/par$i.json" &
+    pids+=($!)
+done
+wait "${pids[@]}"
 ok=0; seen=""
 for i in $(seq 8); do
     [ "$(jq -r .intact "$T_DIR/par$i.json")" = true ] && ok=$((ok + 1))
