@@ -602,7 +602,7 @@ static void tcp_connect_next(struct tcp_session *s, struct server *avoid)
         log_limited(&tcp_rl_noserver, 10, 10, LOG_LVL_WARN,
                     "frontend \"%s\": client %s: backend \"%s\" has %s, closing",
                     s->fe->conf->name, tcp_client_str(s, cbuf, sizeof(cbuf)), s->be->name,
-                    why == LB_ALL_FULL ? "all servers at maxconn" : "no server up");
+                    why == LB_ALL_FULL ? "all servers at maxconn" : "no server up with weight > 0");
         s->term = "PC";
         tcp_close(s);
         return;

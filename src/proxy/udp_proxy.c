@@ -402,7 +402,7 @@ static struct udp_pflow *udp_flow_new(struct udp_frontend *uf, const struct udp_
                     "frontend \"%s\": datagram from %s dropped: backend \"%s\" has %s",
                     uf->fe->conf->name, addr_format(client, cbuf, sizeof(cbuf)),
                     uf->rt->backends[bi].name,
-                    why == LB_ALL_FULL ? "all servers at maxconn" : "no server up");
+                    why == LB_ALL_FULL ? "all servers at maxconn" : "no server up with weight > 0");
         return NULL;
     }
     pf = udp_pflow_alloc(uf, k, mh, local, has_local, ifindex);
