@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,9 @@ union udp_ctl {
     struct cmsghdr align;
 };
 
-/* recvmmsg buffers, one set per frontend socket; also used for replies
- * (all on the worker's thread, one callback at a time). */
+/* recvmmsg buffers (512 KiB), shared by every udp socket of a worker:
+ * they are only used inside callbacks, which run one at a time on the
+ * worker's thread. Replies use them too. */
 struct udp_batch {
     struct mmsghdr msgs[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
@@ -63,7 +65,7 @@ struct udp_frontend {
     struct event *ev;
     struct event *sweep;
     struct udp_flowtab tab;
-    struct udp_batch *batch;
+    struct udp_batch *batch;     /* the worker's, see udp_batch_get */
 };
 
 struct udp_pflow {
@@ -83,6 +85,18 @@ struct udp_pflow {
     uint64_t start_ms;
     uint64_t bytes_in, bytes_out;
 };
+
+/* Batches by worker. Attach and detach run on the worker's thread, or on
+ * the main thread while workers start and after they stop, so a
+ * thread-local would not do; a lock taken only then costs nothing. */
+struct udp_shared_batch {
+    const struct worker *w;
+    struct udp_batch *batch;
+    unsigned users;
+    struct udp_shared_batch *next;
+};
+static struct udp_shared_batch *udp_batches;
+static pthread_mutex_t udp_batches_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static __thread struct log_ratelimit udp_rl_evict, udp_rl_noserver, udp_rl_socket, udp_rl_io;
 
@@ -558,6 +572,49 @@ static void udp_enable_pktinfo(struct udp_frontend *uf)
                  strerror(errno));
 }
 
+static struct udp_batch *udp_batch_get(const struct worker *w)
+{
+    struct udp_shared_batch *sb;
+    struct udp_batch *b = NULL;
+
+    pthread_mutex_lock(&udp_batches_lock);
+    for (sb = udp_batches; sb && sb->w != w; sb = sb->next)
+        ;
+    if (!sb && (sb = calloc(1, sizeof(*sb))) != NULL) {
+        sb->w = w;
+        sb->batch = malloc(sizeof(*sb->batch));
+        if (sb->batch) {
+            sb->next = udp_batches;
+            udp_batches = sb;
+        } else {
+            free(sb);
+            sb = NULL;
+        }
+    }
+    if (sb) {
+        sb->users++;
+        b = sb->batch;
+    }
+    pthread_mutex_unlock(&udp_batches_lock);
+    return b;
+}
+
+static void udp_batch_put(const struct worker *w)
+{
+    struct udp_shared_batch **pp, *sb;
+
+    pthread_mutex_lock(&udp_batches_lock);
+    for (pp = &udp_batches; *pp && (*pp)->w != w; pp = &(*pp)->next)
+        ;
+    sb = *pp;
+    if (sb && --sb->users == 0) {
+        *pp = sb->next;
+        free(sb->batch);
+        free(sb);
+    }
+    pthread_mutex_unlock(&udp_batches_lock);
+}
+
 static void udp_frontend_free(struct udp_frontend *uf)
 {
     if (uf->ev)
@@ -566,7 +623,8 @@ static void udp_frontend_free(struct udp_frontend *uf)
         event_free(uf->sweep);
     if (uf->rt)
         runtime_unref(uf->rt);
-    free(uf->batch);
+    if (uf->batch)
+        udp_batch_put(uf->w);
     free(uf);
 }
 
@@ -590,7 +648,7 @@ struct udp_frontend *udp_frontend_attach(struct worker *w, struct frontend_rt *f
     udp_enable_pktinfo(uf);
     udp_flowtab_init(&uf->tab, fe->conf->udp_max_flows, fe->conf->udp_flow_timeout_ms,
                      worker_random(w));
-    uf->batch = malloc(sizeof(*uf->batch));
+    uf->batch = udp_batch_get(w);
     uf->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, udp_on_frontend, uf);
     uf->sweep = evtimer_new(w->base, udp_on_sweep, uf);
     if (!uf->batch || !uf->ev || !uf->sweep || event_add(uf->ev, NULL) < 0) {
