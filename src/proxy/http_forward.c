@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Room for the PROXY header and the lines we add to a request head. */
@@ -266,6 +267,8 @@ static int server_wrote(struct http_session *s, const char *a, size_t alen, int 
     http_sconn_want_write(s->sc, pending);
     if (s->c_paused)
         http_client_resume(s);
+    if (!pending && s->phase == HTTP_PH_TUNNEL)
+        http_tunnel_check(s);
     return 0;
 }
 
@@ -483,7 +486,13 @@ static void server_lost(struct http_session *s, int err)
         return;
     case HTTP_RESP_BODY:
         if (s->phase == HTTP_PH_TUNNEL) {
-            http_session_close(s, NULL);
+            if (err) {
+                http_session_close(s, NULL);
+                return;
+            }
+            s->server_eof = 1;
+            http_sconn_want_read(s->sc, 0);
+            http_tunnel_check(s);
             return;
         }
         if (s->respb.kind != HTTP_BODY_UNTIL_CLOSE || err) {
@@ -729,5 +738,34 @@ static void start_tunnel(struct http_session *s)
     s->body_off = s->cb.len;
     http_server_flush(s);
     if (!dead(s))
+        http_tunnel_check(s);
+    if (!dead(s))
         http_timer_update(s);
+}
+
+/* Half-closes: once one side has said all it will (EOF) and its bytes
+ * are delivered, shut writing towards the other side; when both have,
+ * the tunnel is over. */
+void http_tunnel_check(struct http_session *s)
+{
+    if (dead(s) || s->phase != HTTP_PH_TUNNEL)
+        return;
+    int to_server = !pend_empty(&s->spend) || s->send_off < s->body_off;
+    int to_client = !pend_empty(&s->cpend) || s->s_sent < s->s_framed;
+    if (s->client_eof && !to_server && !s->s_shut && s->sc) {
+        s->s_shut = 1;
+        if (shutdown(s->sc->fd, SHUT_WR) < 0) {
+            http_session_close(s, NULL);
+            return;
+        }
+    }
+    if (s->server_eof && !to_client && !s->c_shut) {
+        s->c_shut = 1;
+        if (shutdown(s->fd, SHUT_WR) < 0) {
+            http_session_close(s, NULL);
+            return;
+        }
+    }
+    if (s->client_eof && s->server_eof && !to_server && !to_client)
+        http_session_close(s, NULL);
 }

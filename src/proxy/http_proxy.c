@@ -306,6 +306,8 @@ static void client_progress(struct http_session *s)
     }
     if (s->phase == HTTP_PH_EXCHANGE && s->resp_state == HTTP_RESP_DONE)
         http_response_done(s);
+    else if (s->phase == HTTP_PH_TUNNEL)
+        http_tunnel_check(s);
 }
 
 /* Writes head (if any) and then the framed, unsent response bytes in one
@@ -578,6 +580,16 @@ static void client_gone(struct http_session *s, int err)
         http_session_close(s, http_term_code('C', s->phase, s->resp_started));
         return;
     case HTTP_PH_TUNNEL:
+        if (err) {
+            http_session_close(s, NULL);
+            return;
+        }
+        s->client_eof = 1;
+        if (s->crev_on)
+            event_del(&s->crev);
+        s->crev_on = 0;
+        http_tunnel_check(s);
+        return;
     case HTTP_PH_CLOSING:
         http_session_close(s, NULL);
         return;

@@ -66,7 +66,8 @@ struct http_session {
     unsigned s_paused:1;               /* server reads stopped: sb full */
     unsigned draining:1;
     unsigned close_after:1;            /* close the client after this response */
-    unsigned client_eof:1;
+    unsigned client_eof:1, server_eof:1;   /* read 0 from that side */
+    unsigned c_shut:1, s_shut:1;           /* we shut our writing side there */
     unsigned first_request:1, head_started:1;
     uint64_t timer_at;                 /* ms deadline the timer is armed for */
 
@@ -145,6 +146,7 @@ void http_server_release(struct http_session *s, int reusable);
 void http_queue_leave(struct http_session *s);
 void http_queue_retry(struct http_session *s);
 void http_connect_timeout(struct http_session *s);
+void http_tunnel_check(struct http_session *s);
 
 /* http_conn.c */
 ssize_t http_sock_writev2(int fd, const char *a, size_t alen, const char *b, size_t blen);
