@@ -443,37 +443,43 @@ static struct udp_pflow *udp_flow_new(struct udp_frontend *uf, const struct udp_
     return pf;
 }
 
+static void udp_sockaddr_fill(struct sockaddr_storage *ss, int family, const void *ip,
+                              uint16_t port)
+{
+    memset(ss, 0, sizeof(*ss));
+    ss->ss_family = (sa_family_t)family;
+    if (family == AF_INET) {
+        memcpy(&((struct sockaddr_in *)ss)->sin_addr, ip, 4);
+        ((struct sockaddr_in *)ss)->sin_port = port;
+    } else {
+        memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, ip, 16);
+        ((struct sockaddr_in6 *)ss)->sin6_port = port;
+    }
+}
+
 /* The local address the datagram was sent to, from IP(V6)_PKTINFO, with
  * the bound port. Returns 1 if found, else 0 (local = the bind address). */
 static int udp_local_addr(const struct udp_frontend *uf, struct msghdr *mh,
                           struct sockaddr_storage *local, int *ifindex)
 {
-    uint16_t port = addr_port((const struct sockaddr *)&uf->bound);
+    uint16_t port = htons(addr_port((const struct sockaddr *)&uf->bound));
+    struct in6_pktinfo pi6;
+    struct in_pktinfo pi4;
 
     *local = uf->bound;
     *ifindex = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
             uf->bound.ss_family == AF_INET) {
-            struct in_pktinfo pi;
-            struct sockaddr_in *sin = (struct sockaddr_in *)local;
-            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-            memset(local, 0, sizeof(*local));
-            sin->sin_family = AF_INET;
-            sin->sin_addr = pi.ipi_addr;
-            sin->sin_port = htons(port);
-            *ifindex = pi.ipi_ifindex;
+            memcpy(&pi4, CMSG_DATA(c), sizeof(pi4));
+            udp_sockaddr_fill(local, AF_INET, &pi4.ipi_addr, port);
+            *ifindex = pi4.ipi_ifindex;
             return 1;
         }
         if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-            struct in6_pktinfo pi;
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)local;
-            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-            memset(local, 0, sizeof(*local));
-            sin6->sin6_family = AF_INET6;
-            sin6->sin6_addr = pi.ipi6_addr;
-            sin6->sin6_port = htons(port);
-            *ifindex = (int)pi.ipi6_ifindex;
+            memcpy(&pi6, CMSG_DATA(c), sizeof(pi6));
+            udp_sockaddr_fill(local, AF_INET6, &pi6.ipi6_addr, port);
+            *ifindex = (int)pi6.ipi6_ifindex;
             return 1;
         }
     }
