@@ -518,6 +518,15 @@ static void tcp_connect_failed(struct tcp_session *s, int timed_out, int err)
     tcp_close(s);
 }
 
+/* Waits for the connect to finish, within the backend's connect timeout. */
+static void tcp_connect_wait(struct tcp_session *s)
+{
+    uint64_t ms = s->be->conf->connect_timeout_ms;
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+    event_add(s->ev[TCP_EV_SWR], ms ? &tv : NULL);
+}
+
 static void tcp_on_connect(evutil_socket_t fd, short what, void *arg)
 {
     struct tcp_session *s = arg;
@@ -530,8 +539,10 @@ static void tcp_on_connect(evutil_socket_t fd, short what, void *arg)
     }
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
-    if (err == EINPROGRESS || err == EALREADY)
-        return;                        /* spurious wake-up */
+    if (err == EINPROGRESS || err == EALREADY) {
+        tcp_connect_wait(s);           /* spurious wake-up: the event is one-shot */
+        return;
+    }
     if (err) {
         tcp_connect_failed(s, 0, err);
         return;
@@ -570,8 +581,6 @@ static struct server *tcp_pick(struct tcp_session *s, struct server *avoid,
 static int tcp_connect_start(struct tcp_session *s)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&s->srv->addr.ss;
-    struct timeval tv;
-    uint64_t ms = s->be->conf->connect_timeout_ms;
 
     s->sfd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s->sfd < 0)
@@ -585,9 +594,7 @@ static int tcp_connect_start(struct tcp_session *s)
     s->ev[TCP_EV_SWR] = event_new(s->w->base, s->sfd, EV_WRITE, tcp_on_connect, s);
     if (!s->ev[TCP_EV_SWR])
         return -1;
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-    event_add(s->ev[TCP_EV_SWR], ms ? &tv : NULL);
+    tcp_connect_wait(s);
     return 0;
 }
 
