@@ -149,8 +149,8 @@ static void udp_flow_end(struct udp_pflow *pf, const char *term)
 static void udp_sweep_arm(struct udp_frontend *uf)
 {
     uint64_t at = udp_flowtab_next_expiry(&uf->tab), now = clock_mono_ms();
-    uint64_t ms = at > now ? at - now : 0;
-    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 + 1000 };
+    uint64_t ms = (at > now ? at - now : 0) + 1;    /* +1: fire after, not just before */
+    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
     if (at == UINT64_MAX)
         return;
