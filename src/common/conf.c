@@ -6,6 +6,7 @@
  * them all at once. */
 #include "config.h"
 #include "conf.h"
+#include "conf_priv.h"
 #include "addr.h"
 #include "log.h"
 #include "units.h"
@@ -22,9 +23,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#define MAX_DURATION_MS  (7ULL * 24 * 3600 * 1000)   /* keeps deadlines far from overflow */
 #define MAX_CONNS        10000000u
-#define NAME_MAX_LEN     64
 
 /* ---- error list ---- */
 
@@ -71,11 +70,6 @@ void conf_errors_free(struct conf_errors *errs)
 
 /* ---- names ---- */
 
-struct name_map {
-    const char *name;
-    int value;
-};
-
 /* The first name of each value is the canonical one. */
 static const struct name_map algo_names[] = {
     { "roundrobin", LB_ROUNDROBIN },
@@ -100,7 +94,7 @@ static const struct name_map log_target_names[] = {
     { "stderr", LOGDEST_STDERR }, { "syslog", LOGDEST_SYSLOG }, { NULL, 0 }
 };
 
-static int map_lookup(const struct name_map *map, const char *name)
+int map_lookup(const struct name_map *map, const char *name)
 {
     for (; map->name; map++)
         if (strcmp(map->name, name) == 0)
@@ -156,7 +150,7 @@ static unsigned edit_distance(const char *a, const char *b)
 /* The name in an array of structs (key tables, name maps, backends) closest
  * to `word`, if within 2 edits and less than half the word; the arrays end
  * at a NULL name or at n. */
-static const char *closest_name(const char *word, const void *base, size_t stride,
+const char *closest_name(const char *word, const void *base, size_t stride,
                                 size_t name_off, unsigned n)
 {
     const char *best = NULL;
@@ -175,7 +169,7 @@ static const char *closest_name(const char *word, const void *base, size_t strid
 }
 
 /* Object names show up in logs and on the status socket: keep them plain. */
-static int valid_name(const char *s)
+int valid_name(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > NAME_MAX_LEN)
@@ -187,24 +181,6 @@ static int valid_name(const char *s)
 }
 
 /* ---- the loader ---- */
-
-struct ld_msg {
-    const char *file;       /* libconfig's or the loader's; outlives the list */
-    int line;
-    unsigned seq;
-    char *msg;
-};
-
-struct loader {
-    const char *path;
-    struct tandem_config *cfg;
-    struct ld_msg *msgs;    /* sorted by file and line before they are handed out */
-    unsigned nmsgs;
-    char ctx[256];          /* object being read: `backend "web": server "web1"` */
-    char key[128];          /* key being read, with its group: "timeouts.connect" */
-    size_t keypfx;          /* length of the group part of key */
-    unsigned mode_bit;      /* KEY_HTTP/TCP/UDP of the frontend being read, else 0 */
-};
 
 __attribute__((format(printf, 3, 0)))
 static void ld_vadd(struct loader *ld, const config_setting_t *at, const char *fmt, va_list ap)
@@ -227,8 +203,7 @@ static void ld_vadd(struct loader *ld, const config_setting_t *at, const char *f
 }
 
 /* Reports a problem at the line of `at`, prefixed with the object context. */
-__attribute__((format(printf, 3, 4)))
-static void ld_error(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
+void ld_error(struct loader *ld, const config_setting_t *at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -238,8 +213,7 @@ static void ld_error(struct loader *ld, const config_setting_t *at, const char *
 
 /* Names the object being read, e.g. `frontend "www"`; returns what
  * ctx_pop needs to restore the outer one. */
-__attribute__((format(printf, 2, 3)))
-static size_t ctx_push(struct loader *ld, const char *fmt, ...)
+size_t ctx_push(struct loader *ld, const char *fmt, ...)
 {
     size_t old = strlen(ld->ctx);
     if (old && old + 2 < sizeof(ld->ctx))
@@ -252,11 +226,11 @@ static size_t ctx_push(struct loader *ld, const char *fmt, ...)
     return old;
 }
 
-static void ctx_pop(struct loader *ld, size_t old) { ld->ctx[old] = '\0'; }
+void ctx_pop(struct loader *ld, size_t old) { ld->ctx[old] = '\0'; }
 
 /* Pushes the context for element i of a list of named objects: by name
  * when it has a usable one, else by position. */
-static size_t ctx_push_elem(struct loader *ld, const char *what, const config_setting_t *el,
+size_t ctx_push_elem(struct loader *ld, const char *what, const config_setting_t *el,
                             unsigned i)
 {
     const char *name;
@@ -268,64 +242,9 @@ static size_t ctx_push_elem(struct loader *ld, const char *what, const config_se
 
 /* ---- key tables ---- */
 
-enum key_kind {
-    K_STRING,     /* char *, strdup'ed, non-empty */
-    K_NAME,       /* char *, an object name: 1-64 of [A-Za-z0-9._-] */
-    K_BOOL,       /* int */
-    K_UINT,       /* unsigned (or int), within min..max */
-    K_DURATION,   /* uint64_t ms, "5s" */
-    K_SIZE,       /* uint64_t bytes, "16k" or an integer */
-    K_ENUM,       /* int, a name from `names` */
-    K_GROUP,      /* sub-group whose keys fill the same object */
-    K_CUSTOM,     /* fn does it */
-};
-
-#define KEY_REQUIRED 0x01u
-#define KEY_HTTP     0x02u     /* mode bits: the key applies only to these */
-#define KEY_TCP      0x04u     /* frontend modes (none set = every mode) */
-#define KEY_UDP      0x08u
-#define KEY_MODES    (KEY_HTTP | KEY_TCP | KEY_UDP)
-
-struct key_spec;
-typedef void key_fn(struct loader *ld, const config_setting_t *s,
-                    const struct key_spec *k, void *obj);
-
-struct key_spec {
-    const char *name;
-    enum key_kind kind;
-    unsigned flags;
-    size_t off;                     /* field in the object being filled */
-    uint64_t min, max;              /* K_UINT, K_DURATION, K_SIZE */
-    const struct name_map *names;   /* K_ENUM */
-    const struct key_spec *sub;     /* K_GROUP */
-    key_fn *fn;                     /* K_CUSTOM */
-    int arg;                        /* K_CUSTOM: handler-specific */
-};
-
-#define FIELD(st, f)    .off = offsetof(st, f)
-#define STRING(n, st, f, fl)  { .name = n, .kind = K_STRING, .flags = fl, FIELD(st, f) }
-#define NAME(n, st, f, fl)    { .name = n, .kind = K_NAME, .flags = fl, FIELD(st, f) }
-#define BOOL(n, st, f, fl)    { .name = n, .kind = K_BOOL, .flags = fl, FIELD(st, f) }
-#define UINT(n, st, f, fl, lo, hi) \
-    { .name = n, .kind = K_UINT, .flags = fl, FIELD(st, f), .min = lo, .max = hi }
-#define DURATION(n, st, f, fl, lo) \
-    { .name = n, .kind = K_DURATION, .flags = fl, FIELD(st, f), .min = lo, .max = MAX_DURATION_MS }
-#define SIZE(n, st, f, fl, lo, hi) \
-    { .name = n, .kind = K_SIZE, .flags = fl, FIELD(st, f), .min = lo, .max = hi }
-#define ENUM(n, st, f, fl, map) \
-    { .name = n, .kind = K_ENUM, .flags = fl, FIELD(st, f), .names = map }
-#define GROUP(n, fl, keys)    { .name = n, .kind = K_GROUP, .flags = fl, .sub = keys }
-#define CUSTOM(n, fl, f, a)   { .name = n, .kind = K_CUSTOM, .flags = fl, .fn = f, .arg = a }
-#define CUSTOMF(n, fl, f, a, st, fld) \
-    { .name = n, .kind = K_CUSTOM, .flags = fl, .fn = f, .arg = a, FIELD(st, fld) }
-#define KEYS_END              { .name = NULL }
-
-static void load_keys(struct loader *ld, const config_setting_t *group,
-                      const struct key_spec *keys, void *obj);
-
 static void *field(void *obj, const struct key_spec *k) { return (char *)obj + k->off; }
 
-static int want_type(struct loader *ld, const config_setting_t *s, int type, const char *what)
+int want_type(struct loader *ld, const config_setting_t *s, int type, const char *what)
 {
     int t = config_setting_type(s);
     if (t == type || (type == CONFIG_TYPE_INT && t == CONFIG_TYPE_INT64))
@@ -335,7 +254,7 @@ static int want_type(struct loader *ld, const config_setting_t *s, int type, con
 }
 
 /* A string value, or NULL after reporting that it is not one or is empty. */
-static const char *get_string(struct loader *ld, const config_setting_t *s)
+const char *get_string(struct loader *ld, const config_setting_t *s)
 {
     if (want_type(ld, s, CONFIG_TYPE_STRING, "a string") < 0)
         return NULL;
@@ -347,7 +266,7 @@ static const char *get_string(struct loader *ld, const config_setting_t *s)
     return v;
 }
 
-static void load_string(struct loader *ld, const config_setting_t *s,
+void load_string(struct loader *ld, const config_setting_t *s,
                         const struct key_spec *k, void *obj)
 {
     const char *v = get_string(ld, s);
@@ -523,7 +442,7 @@ static void set_key(struct loader *ld, const char *name)
 /* Applies a key table to a group: every known key present is read (in
  * table order, so e.g. a frontend's mode is known before its routes),
  * required ones missing are reported, and so is every unknown key. */
-static void load_keys(struct loader *ld, const config_setting_t *group,
+void load_keys(struct loader *ld, const config_setting_t *group,
                       const struct key_spec *keys, void *obj)
 {
     unsigned nkeys = 0;
@@ -557,7 +476,7 @@ static void load_keys(struct loader *ld, const config_setting_t *group,
 
 /* Runs load_keys on the element groups of a list, with the key path
  * restarted, for lists of objects (frontends, backends, servers, routes). */
-static int elem_is_group(struct loader *ld, const config_setting_t *el)
+int elem_is_group(struct loader *ld, const config_setting_t *el)
 {
     if (config_setting_is_group(el))
         return 1;
@@ -565,7 +484,7 @@ static int elem_is_group(struct loader *ld, const config_setting_t *el)
     return 0;
 }
 
-static int list_length(struct loader *ld, const config_setting_t *s, const char *what)
+int list_length(struct loader *ld, const config_setting_t *s, const char *what)
 {
     if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
         ld_error(ld, s, "%s must be a list ( { ... }, ... ) of %s", ld->key, what);
@@ -576,12 +495,7 @@ static int list_length(struct loader *ld, const config_setting_t *s, const char 
 
 /* Saves and clears the key path while a nested object is read, so keys
  * inside a server read "weight", not "servers.weight". */
-struct key_saved {
-    char key[128];
-    size_t pfx;
-};
-
-static void key_enter(struct loader *ld, struct key_saved *sv)
+void key_enter(struct loader *ld, struct key_saved *sv)
 {
     memcpy(sv->key, ld->key, sizeof(sv->key));
     sv->pfx = ld->keypfx;
@@ -589,7 +503,7 @@ static void key_enter(struct loader *ld, struct key_saved *sv)
     ld->keypfx = 0;
 }
 
-static void key_leave(struct loader *ld, const struct key_saved *sv)
+void key_leave(struct loader *ld, const struct key_saved *sv)
 {
     memcpy(ld->key, sv->key, sizeof(ld->key));
     ld->keypfx = sv->pfx;
@@ -607,7 +521,7 @@ static int find_name(const void *base, size_t stride, size_t name_off, unsigned 
     return -1;
 }
 
-static void check_dup_name(struct loader *ld, const config_setting_t *obj, const void *base,
+void check_dup_name(struct loader *ld, const config_setting_t *obj, const void *base,
                            size_t stride, size_t name_off, unsigned i, const char *what,
                            const int *first_line)
 {
@@ -624,7 +538,7 @@ static void check_dup_name(struct loader *ld, const config_setting_t *obj, const
 
 /* ---- values with their own syntax ---- */
 
-static int no_ctl_chars(const char *s)
+int no_ctl_chars(const char *s)
 {
     for (; *s; s++)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -632,7 +546,7 @@ static int no_ctl_chars(const char *s)
     return 1;
 }
 
-static void load_path(struct loader *ld, const config_setting_t *s,
+void load_path(struct loader *ld, const config_setting_t *s,
                       const struct key_spec *k, void *obj)
 {
     const char *v = get_string(ld, s);
@@ -1296,7 +1210,7 @@ static int msg_cmp(const void *a, const void *b)
 
 /* Hands the collected messages to the caller in file and line order, the
  * main file first. */
-static void loader_flush(struct loader *ld, struct conf_errors *errs)
+void loader_flush(struct loader *ld, struct conf_errors *errs)
 {
     unsigned nmain = 0;
     if (ld->nmsgs == 0)
@@ -1352,7 +1266,7 @@ static struct tandem_config *conf_from_tree(config_t *lc, const char *path,
     return cfg;
 }
 
-static void report_syntax(config_t *lc, const char *path, struct conf_errors *errs)
+void report_syntax(config_t *lc, const char *path, struct conf_errors *errs)
 {
     const char *file = config_error_file(lc);
     conf_errors_add(errs, file ? file : path, config_error_line(lc), "%s",
@@ -1360,7 +1274,7 @@ static void report_syntax(config_t *lc, const char *path, struct conf_errors *er
 }
 
 /* @include paths are taken relative to the including file's directory. */
-static void set_include_dir(config_t *lc, const char *path)
+void set_include_dir(config_t *lc, const char *path)
 {
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : NULL;
