@@ -48,6 +48,20 @@ if build build --prefix=/usr/local; then
     note "unit tests"
     (cd build && make -s -j"$jobs" check >/dev/null 2>&1)
     count_suite "unit" build/test-suite.log
+    note "make install (DESTDIR) and make distcheck"
+    dest=$(mktemp -d)
+    if (cd build && make -s install DESTDIR="$dest" >/dev/null 2>&1) &&
+       [ -x "$dest/usr/local/sbin/tandem-proxy" ] && [ -f "$dest/usr/local/share/man/man8/tandem-proxy.8" ]; then
+        passed=$((passed + 1)); results+=("make install: ok")
+    else
+        step_fail "make install"
+    fi
+    rm -rf "$dest"
+    if (cd build && make -s distcheck >build-distcheck.log 2>&1); then
+        passed=$((passed + 1)); results+=("make distcheck: ok")
+    else
+        tail -30 build/build-distcheck.log; step_fail "make distcheck"
+    fi
     if [ "$(id -u)" = 0 ]; then
         note "integration tests"
         (cd build && make -s check-integration >/dev/null 2>&1)
