@@ -6,6 +6,7 @@
  * them all at once. */
 #include "config.h"
 #include "conf.h"
+#include "conf_health.h"
 #include "conf_priv.h"
 #include "addr.h"
 #include "log.h"
@@ -994,6 +995,9 @@ static const struct key_spec backend_keys[] = {
     UINT("maxqueue", BE, maxqueue, 0, 0, 1000000),
     GROUP("timeouts", 0, be_timeout_keys),
     GROUP("keepalive", 0, be_keepalive_keys),
+    DURATION("slowstart", BE, slowstart_ms, 0, 0),
+    CUSTOM("health", 0, conf_health_load, 0),
+    GROUP("passive", 0, conf_passive_keys),
     CUSTOM("servers", KEY_REQUIRED, load_servers, 0),
     KEYS_END
 };
@@ -1005,6 +1009,7 @@ static const struct key_spec server_keys[] = {
     UINT("weight", struct conf_server, weight, 0, 0, 256),
     UINT("maxconn", struct conf_server, maxconn, 0, 0, MAX_CONNS),
     ENUM("send_proxy", struct conf_server, send_proxy, 0, proxy_proto_names),
+    BOOL("backup", struct conf_server, backup, 0),
     KEYS_END
 };
 
@@ -1053,6 +1058,7 @@ static void backend_defaults(struct conf_backend *b, int line)
     b->tunnel_timeout_ms = 3600000;
     b->keepalive_pool = 64;
     b->keepalive_idle_ms = 60000;
+    conf_health_defaults(b);
     b->line = line;
 }
 
@@ -1158,6 +1164,7 @@ static void load_backends(struct loader *ld, const config_setting_t *s,
         backend_defaults(b, (int)config_setting_source_line(el));
         if (elem_is_group(ld, el)) {
             load_keys(ld, el, backend_keys, b);
+            conf_health_check(ld, el, b);
             check_dup_name(ld, el, cfg->backends, sizeof(*b),
                            offsetof(struct conf_backend, name), i, "backend",
                            &cfg->backends[0].line);
@@ -1344,6 +1351,7 @@ static void backend_free(struct conf_backend *b)
 {
     free(b->name);
     free(b->hash_key.name);
+    conf_health_free(&b->health);
     for (unsigned i = 0; i < b->nservers; i++)
         free(b->servers[i].name);
     free(b->servers);

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include "addr.h"
+#include "health_expect.h"
 
 enum px_mode { MODE_HTTP = 0, MODE_TCP, MODE_UDP };
 
@@ -38,7 +39,34 @@ struct conf_server {
     int weight;                        /* 0..256, default 1 */
     unsigned maxconn;                  /* 0 = unlimited */
     enum proxy_proto_version send_proxy;
+    int backup;                        /* used only when no non-backup server is up */
     int line;
+};
+
+/* health = { ... }: active checks of every server of a backend (health.c). */
+enum health_type { HEALTH_TCP = 0, HEALTH_HTTP, HEALTH_TLS };
+
+struct conf_health {
+    int enabled;                       /* the group is present */
+    int type;                          /* enum health_type, default tcp */
+    char *method;                      /* http: default "GET" */
+    char *path;                        /* http: default "/" */
+    char *host;                        /* http: default the server's address */
+    char *body;                        /* http: substring the body must hold, or NULL */
+    struct health_range expect[HEALTH_EXPECT_MAX];
+    unsigned nexpect;                  /* default one range, 200-399 */
+    uint64_t interval_ms;              /* default 2s */
+    uint64_t fast_interval_ms;         /* while a server changes state; default interval */
+    uint64_t timeout_ms;               /* default 1s */
+    unsigned rise, fall;               /* default 2 and 3 */
+    int observe_only;                  /* checks run and log, never change state */
+    int line;
+};
+
+/* passive = { ... }: consecutive failures seen by live traffic; 0 = off. */
+struct conf_passive {
+    unsigned connect_failures;
+    unsigned http_5xx;
 };
 
 struct conf_backend {
@@ -55,6 +83,9 @@ struct conf_backend {
     uint64_t tunnel_timeout_ms;        /* timeouts.tunnel: idle websocket/tcp tunnels, default 1h */
     unsigned keepalive_pool;           /* idle server connections kept per thread, default 64 */
     uint64_t keepalive_idle_ms;        /* keepalive.idle_timeout, default 60s */
+    uint64_t slowstart_ms;             /* ramp after a server comes UP, default 0 */
+    struct conf_health health;
+    struct conf_passive passive;
     int line;
 };
 
