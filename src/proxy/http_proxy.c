@@ -261,19 +261,32 @@ void http_reap(struct http_session *s)
     free(s);
 }
 
-/* Shuts our side after a final answer and drains what the client still
- * sends, so the kernel does not reset the connection (and destroy the
- * answer) over unread bytes. */
+/* Lingering close: once the final answer is out, shut our side and drain
+ * what the client still sends until it closes (or HTTP_LINGER_MS), so the
+ * kernel does not reset the connection, and destroy the answer, over
+ * unread bytes. */
+static void linger_check(struct http_session *s)
+{
+    if (s->cpend.off < s->cpend.len)
+        return;                        /* the answer is still going out */
+    if (!s->c_shut) {
+        s->c_shut = 1;
+        if (shutdown(s->fd, SHUT_WR) < 0) {
+            http_session_close(s, NULL);
+            return;
+        }
+    }
+    if (s->client_eof)
+        http_session_close(s, NULL);
+}
+
 static void start_linger(struct http_session *s)
 {
     s->phase = HTTP_PH_CLOSING;
     s->t_phase = clock_mono_ms();
-    if (!s->cpend.len && shutdown(s->fd, SHUT_WR) < 0) {
-        http_session_close(s, NULL);
-        return;
-    }
     http_client_resume(s);
     http_timer_update(s);
+    linger_check(s);
 }
 
 /* ---- writing to the client ---- */
@@ -299,12 +312,9 @@ static void client_progress(struct http_session *s)
         s->s_paused = 0;
         http_sconn_want_read(s->sc, 1);
     }
-    if (s->phase == HTTP_PH_CLOSING) {
-        if (shutdown(s->fd, SHUT_WR) < 0)
-            http_session_close(s, NULL);
-        return;
-    }
-    if (s->phase == HTTP_PH_EXCHANGE && s->resp_state == HTTP_RESP_DONE)
+    if (s->phase == HTTP_PH_CLOSING)
+        linger_check(s);
+    else if (s->phase == HTTP_PH_EXCHANGE && s->resp_state == HTTP_RESP_DONE)
         http_response_done(s);
     else if (s->phase == HTTP_PH_TUNNEL)
         http_tunnel_check(s);
@@ -557,6 +567,15 @@ static void head_try(struct http_session *s)
     http_timer_update(s);
 }
 
+static void client_reading(struct http_session *s, int on)
+{
+    if (on && !s->crev_on)
+        event_add(&s->crev, NULL);
+    else if (!on && s->crev_on)
+        event_del(&s->crev);
+    s->crev_on = on ? 1 : 0;
+}
+
 /* The client closed (err 0) or failed. A complete request still gets its
  * response; anything else ends here. */
 static void client_gone(struct http_session *s, int err)
@@ -572,9 +591,7 @@ static void client_gone(struct http_session *s, int err)
         if (err == 0 && s->req_done) {
             s->client_eof = 1;
             s->close_after = 1;
-            if (s->crev_on)
-                event_del(&s->crev);
-            s->crev_on = 0;
+            client_reading(s, 0);
             return;
         }
         http_session_close(s, http_term_code('C', s->phase, s->resp_started));
@@ -585,9 +602,7 @@ static void client_gone(struct http_session *s, int err)
             return;
         }
         s->client_eof = 1;
-        if (s->crev_on)
-            event_del(&s->crev);
-        s->crev_on = 0;
+        client_reading(s, 0);
         http_tunnel_check(s);
         return;
     case HTTP_PH_CLOSING:
@@ -599,9 +614,7 @@ static void client_gone(struct http_session *s, int err)
 /* Pauses client reads (cb full) until the server side drained it. */
 static void client_pause(struct http_session *s)
 {
-    if (s->crev_on)
-        event_del(&s->crev);
-    s->crev_on = 0;
+    client_reading(s, 0);
     s->c_paused = 1;
 }
 
@@ -628,9 +641,7 @@ void http_client_resume(struct http_session *s)
     if (s->cb.len == s->cb.cap && s->phase != HTTP_PH_CLOSING)
         return;
     s->c_paused = 0;
-    if (!s->crev_on)
-        event_add(&s->crev, NULL);
-    s->crev_on = 1;
+    client_reading(s, 1);
 }
 
 static void client_readable(struct http_session *s)
@@ -819,8 +830,7 @@ void http_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
     evtimer_assign(&s->timer, w->base, timer_cb, s);
     s->phase = s->fc->accept_proxy ? HTTP_PH_PROXY : HTTP_PH_HEAD;
     s->t_idle = s->t_cio = clock_mono_ms();
-    event_add(&s->crev, NULL);
-    s->crev_on = 1;
+    client_reading(s, 1);
     if (w->draining)
         s->draining = s->close_after = 1;
     http_timer_update(s);
