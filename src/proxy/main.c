@@ -3,6 +3,7 @@
 #include "config.h"
 #include "accesslog.h"
 #include "conf.h"
+#include "health.h"
 #include "log.h"
 #include "runtime.h"
 #include "worker.h"
@@ -153,6 +154,7 @@ static void reload(struct proxy_main *pm)
     apply_logging(pm, cfg, 0);
     runtime_unref(pm->rt);
     pm->rt = rt;
+    health_reload(rt);
     log_notice("reload done: %u frontends, %u backends (generation %llu)", cfg->nfrontends,
                cfg->nbackends, (unsigned long long)rt->generation);
     notify("READY=1");
@@ -241,7 +243,7 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
         sigaddset(&block, sigs[i]);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     unsigned nthreads = thread_count(cfg);
-    int started = workers_start(pm->rt, nthreads) == 0;
+    int started = workers_start(pm->rt, nthreads) == 0 && health_start(pm->rt) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!started) {
         log_err("start-up failed");
@@ -276,6 +278,7 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
         event_free(wd_ev);
 #endif
 out:
+    health_stop();
     workers_stop();
     for (unsigned i = 0; i < 3; i++)
         if (sev[i])

@@ -43,6 +43,7 @@ static struct server *server_new(const struct conf_server *cs)
     s->addr = cs->addr;
     atomic_init(&s->state, SRV_UP);
     atomic_init(&s->weight, cs->weight);
+    atomic_init(&s->health_ok, 1);
     atomic_init(&box->refs, 1);
     return s;
 }
@@ -94,6 +95,11 @@ static int backend_build(struct backend *be, unsigned index, const struct conf_b
         s->backend = be;
         s->maxconn = cs->maxconn;
         s->send_proxy = cs->send_proxy;
+        s->backup = cs->backup;
+        s->slowstart_ms = cb->slowstart_ms;
+        s->passive_connect_max = cb->passive.connect_failures;
+        s->passive_5xx_max = cb->passive.http_5xx;
+        s->health_observe_only = cb->health.enabled && cb->health.observe_only;
         be->servers[i] = s;
         be->nservers = i + 1;
     }

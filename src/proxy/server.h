@@ -47,6 +47,17 @@ struct server {
     _Atomic uint64_t ewma_rt_us;       /* smoothed response time (leasttime) */
     _Atomic uint64_t up_since_ms;      /* monotonic ms when it last became UP */
     uint64_t slowstart_ms;             /* ramp-up period after UP; 0 = none */
+    int backup;                        /* used only while no non-backup server is UP */
+
+    /* Health (health.c, docs/health.md). health_ok is the checks' verdict,
+     * kept apart from state so that DRAIN/MAINT can be lifted to it. */
+    _Atomic int health_ok;             /* 1 = healthy (also without checks) */
+    _Atomic int passive_down;          /* passive checks took it DOWN; checker clears */
+    _Atomic unsigned passive_connect_fails;  /* consecutive, seen by live traffic */
+    _Atomic unsigned passive_5xx;            /* consecutive 5xx responses */
+    unsigned passive_connect_max;      /* backend passive thresholds; 0 = off */
+    unsigned passive_5xx_max;
+    int health_observe_only;           /* checks never change state */
 
     struct server_counters stats;
 };
