@@ -75,8 +75,20 @@ void balancer_free(struct balancer *b)
 /* Brings the private tables in line with the servers' current state and
  * weights. Only the per-algorithm state is rebuilt; arrays were sized at
  * creation (a backend's server list is fixed for its runtime's life). */
+static unsigned balancer_count_primaries_up(const struct balancer *b)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < b->nservers; i++) {
+        const struct server *s = b->be->servers[i];
+        n += !s->backup && atomic_load_explicit(&s->state, memory_order_relaxed) == SRV_UP &&
+             atomic_load_explicit(&s->weight, memory_order_relaxed) > 0;
+    }
+    return n;
+}
+
 static void balancer_rebuild(struct balancer *b, uint32_t gen)
 {
+    b->primaries_up = balancer_count_primaries_up(b);
     lb_rr_reset(b);
     if (b->be->algo == LB_SOURCE)
         lb_source_build(b);
@@ -127,6 +139,18 @@ static struct server *balancer_dispatch(struct balancer *b, const void *key, siz
     return lb_pick_roundrobin(b, avoid);
 }
 
+/* Backup servers take traffic only when no primary is up (full primaries
+ * queue instead), or when the only one up is the server a retry avoids:
+ * a retry on a backup beats a 502. */
+static int balancer_use_backup(const struct balancer *b, const struct server *avoid)
+{
+    if (b->primaries_up == 0)
+        return 1;
+    return b->primaries_up == 1 && avoid && !avoid->backup &&
+           atomic_load_explicit(&avoid->state, memory_order_relaxed) == SRV_UP &&
+           atomic_load_explicit(&avoid->weight, memory_order_relaxed) > 0;
+}
+
 struct server *balancer_pick(struct balancer *b, const void *key, size_t keylen,
                              const struct server *avoid, uint64_t now_ms,
                              enum lb_result *why)
@@ -134,6 +158,7 @@ struct server *balancer_pick(struct balancer *b, const void *key, size_t keylen,
     uint32_t gen = atomic_load_explicit(&b->be->gen, memory_order_acquire);
     if (!b->built || gen != b->gen)
         balancer_rebuild(b, gen);
+    b->use_backup = balancer_use_backup(b, avoid);
     struct server *s = b->nservers ? balancer_dispatch(b, key, keylen, avoid, now_ms) : NULL;
     enum lb_result r = s ? LB_OK : balancer_why_none(b, avoid);
     if (why)
@@ -143,9 +168,14 @@ struct server *balancer_pick(struct balancer *b, const void *key, size_t keylen,
 
 /* ---- helpers shared by the algorithm files ---- */
 
-int lb_candidate(const struct server *s, const struct server *avoid)
+int lb_candidate(const struct balancer *b, const struct server *s, const struct server *avoid)
 {
-    return s != avoid && server_is_usable(s);
+    return s != avoid && !s->backup == !b->use_backup && server_is_usable(s);
+}
+
+int lb_in_built_tier(const struct balancer *b, const struct server *s)
+{
+    return !s->backup == !(b->primaries_up == 0);
 }
 
 /* Weight in effect for balancing: the configured weight times the

@@ -52,6 +52,10 @@ void balancer_free(struct balancer *b);
  *               the UP servers with weight > 0, filled by weight; a key
  *               whose server is full or avoided is rehashed.
  * source without a key and hash with a NULL key use wrr instead.
+ * Backup servers (server->backup) are left out while any other server is
+ * UP with weight > 0, and picked with the same algorithm when none is (or
+ * when the only one is `avoid`). Full primaries make a pick wait (queue),
+ * not spill over to the backups.
  * Slow start scales the weight (or, for leastconn, the capacity) of the
  * load-driven algorithms; source and hash ignore it so keys do not move
  * during a ramp. Hashing uses fixed seeds, so every worker (and the peer

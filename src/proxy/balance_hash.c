@@ -27,7 +27,7 @@ static struct server *lb_scan_from(struct balancer *b, unsigned start,
 {
     for (unsigned k = 0; k < b->nservers; k++) {
         struct server *s = b->be->servers[(start + k) % b->nservers];
-        if (lb_candidate(s, avoid))
+        if (lb_candidate(b, s, avoid))
             return s;
     }
     return NULL;
@@ -37,12 +37,14 @@ static struct server *lb_scan_from(struct balancer *b, unsigned start,
 
 /* Cumulative weights over every server, whatever its state: the mapping
  * of a client IP does not depend on which servers are up, so when one
- * fails only its own clients are rehashed elsewhere (like nginx ip_hash). */
+ * fails only its own clients are rehashed elsewhere (like nginx ip_hash).
+ * Only the tier in use counts: backup servers while no primary is up. */
 void lb_source_build(struct balancer *b)
 {
     uint64_t total = 0;
     for (unsigned i = 0; i < b->nservers; i++) {
-        total += (uint64_t)lb_weight(b->be->servers[i]);
+        const struct server *s = b->be->servers[i];
+        total += lb_in_built_tier(b, s) ? (uint64_t)lb_weight(s) : 0;
         b->src_bound[i] = total;
     }
     b->src_total = total;
@@ -73,7 +75,7 @@ struct server *lb_pick_source(struct balancer *b, const void *key, size_t keylen
     for (unsigned t = 0; t < LB_HASH_TRIES; t++) {
         idx = lb_source_find(b, lb_hash(key, keylen, t) % b->src_total);
         struct server *s = b->be->servers[idx];
-        if (lb_candidate(s, avoid))
+        if (lb_candidate(b, s, avoid))
             return s;
     }
     return lb_scan_from(b, idx, avoid);
@@ -90,11 +92,13 @@ static uint64_t lb_server_hash(const struct server *s, uint64_t seed)
     return lb_hash(&s->index, sizeof(s->index), seed);
 }
 
-/* Servers that belong in the table: UP with a positive weight. Full
+/* Servers that belong in the table: UP with a positive weight, of the
+ * tier in use (backups only while no primary is up). Full
  * servers stay in (being full is brief); the pick skips them. */
-static int lb_maglev_weight(const struct server *s)
+static int lb_maglev_weight(const struct balancer *b, const struct server *s)
 {
-    if (atomic_load_explicit(&s->state, memory_order_relaxed) != SRV_UP)
+    if (atomic_load_explicit(&s->state, memory_order_relaxed) != SRV_UP ||
+        !lb_in_built_tier(b, s))
         return 0;
     return lb_weight(s);
 }
@@ -122,7 +126,7 @@ static int lb_maglev_prepare(struct balancer *b)
     uint32_t m = b->maglev_size;
     for (unsigned i = 0; i < b->nservers; i++) {
         const struct server *s = b->be->servers[i];
-        b->mg_weight[i] = lb_maglev_weight(s);
+        b->mg_weight[i] = lb_maglev_weight(b, s);
         b->mg_next[i] = 0;
         b->mg_credit[i] = 0;
         b->mg_offset[i] = (uint32_t)(lb_server_hash(s, LB_SEED_MAGLEV_OFFSET) % m);
@@ -169,7 +173,7 @@ struct server *lb_pick_maglev(struct balancer *b, const void *key, size_t keylen
         if (i == LB_MAGLEV_EMPTY)
             break;
         idx = i;
-        if (lb_candidate(b->be->servers[i], avoid))
+        if (lb_candidate(b, b->be->servers[i], avoid))
             return b->be->servers[i];
     }
     return lb_scan_from(b, idx, avoid);

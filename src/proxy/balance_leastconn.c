@@ -49,7 +49,7 @@ static struct server *lb_pick_preferred(struct balancer *b, const struct server 
     for (unsigned k = 0; k < n; k++) {
         unsigned i = (b->rr_next + k) % n;
         struct server *s = b->be->servers[i];
-        if (!lb_candidate(s, avoid))
+        if (!lb_candidate(b, s, avoid))
             continue;
         if (best == n || prefer(s, b->be->servers[best], now_ms))
             best = i;
@@ -82,7 +82,7 @@ struct server *lb_pick_random(struct balancer *b, const struct server *avoid, ui
     uint64_t total = 0;
     for (unsigned i = 0; i < b->nservers; i++) {
         struct server *s = b->be->servers[i];
-        if (lb_candidate(s, avoid))
+        if (lb_candidate(b, s, avoid))
             total += lb_weight_now(s, now_ms);
     }
     if (total == 0)
@@ -90,7 +90,7 @@ struct server *lb_pick_random(struct balancer *b, const struct server *avoid, ui
     uint64_t r = lb_random(b) % total;
     for (unsigned i = 0; i < b->nservers; i++) {
         struct server *s = b->be->servers[i];
-        if (!lb_candidate(s, avoid))
+        if (!lb_candidate(b, s, avoid))
             continue;
         uint64_t w = lb_weight_now(s, now_ms);
         if (r < w)
@@ -108,7 +108,7 @@ struct server *lb_pick_p2c(struct balancer *b, const struct server *avoid, uint6
 {
     unsigned count = 0;
     for (unsigned i = 0; i < b->nservers; i++)
-        if (lb_candidate(b->be->servers[i], avoid))
+        if (lb_candidate(b, b->be->servers[i], avoid))
             b->scratch[count++] = i;
     if (count == 0)
         return NULL;

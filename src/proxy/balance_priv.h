@@ -24,6 +24,9 @@ struct balancer {
     uint64_t rng_count;
     unsigned rr_next;           /* rotation start: roundrobin, tie breaks */
 
+    unsigned primaries_up;      /* non-backup servers UP with weight > 0, at build */
+    int use_backup;             /* this pick chooses among backup servers only */
+
     int64_t *swrr_current;      /* smooth WRR current weights, per server */
     unsigned *scratch;          /* p2c candidate indexes */
 
@@ -38,7 +41,10 @@ struct balancer {
 };
 
 /* Shared helpers (balance.c). */
-int lb_candidate(const struct server *s, const struct server *avoid);
+int lb_candidate(const struct balancer *b, const struct server *s, const struct server *avoid);
+/* 1 if the server belongs to the tier the tables were built for (backup
+ * servers while no primary is up, primaries otherwise). */
+int lb_in_built_tier(const struct balancer *b, const struct server *s);
 uint64_t lb_weight_now(const struct server *s, uint64_t now_ms);
 uint64_t lb_random(struct balancer *b);
 uint64_t lb_hash(const void *key, size_t keylen, uint64_t seed);

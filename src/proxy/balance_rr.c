@@ -18,7 +18,7 @@ struct server *lb_pick_roundrobin(struct balancer *b, const struct server *avoid
     for (unsigned k = 0; k < n; k++) {
         unsigned i = (b->rr_next + k) % n;
         struct server *s = b->be->servers[i];
-        if (!lb_candidate(s, avoid))
+        if (!lb_candidate(b, s, avoid))
             continue;
         b->rr_next = (i + 1) % n;
         return s;
@@ -38,7 +38,7 @@ struct server *lb_pick_swrr(struct balancer *b, const struct server *avoid, uint
     unsigned best = b->nservers;
     for (unsigned i = 0; i < b->nservers; i++) {
         struct server *s = b->be->servers[i];
-        if (!lb_candidate(s, avoid))
+        if (!lb_candidate(b, s, avoid))
             continue;
         int64_t w = (int64_t)lb_weight_now(s, now_ms);
         b->swrr_current[i] += w;

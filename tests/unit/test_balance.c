@@ -928,6 +928,95 @@ static void test_random_slowstart(void)
     balancer_free(b);
 }
 
+/* ---- backup servers ---- */
+
+/* A and B primaries, C and D backups. */
+static void fx_setup_backup(enum lb_algo algo)
+{
+    fx_setup(algo, 4, NULL);
+    fx.srv[2].backup = 1;
+    fx.srv[3].backup = 1;
+}
+
+static void set_state(unsigned i, enum srv_state st)
+{
+    server_set_state(&fx.srv[i], st, NOW);
+}
+
+static void test_backup_rr_tiers(void)
+{
+    fx_setup_backup(LB_ROUNDROBIN);
+    struct balancer *b = balancer_create(&fx.be, 1);
+    CU_ASSERT_STRING_EQUAL(pick_sequence(b, 6, NOW), "ABABAB");
+    set_state(0, SRV_DOWN);
+    CU_ASSERT_STRING_EQUAL(pick_sequence(b, 4, NOW), "BBBB");   /* one primary is enough */
+    set_state(1, SRV_DOWN);
+    CU_ASSERT_STRING_EQUAL(pick_sequence(b, 4, NOW), "CDCD");   /* same algorithm on backups */
+    set_state(1, SRV_UP);
+    CU_ASSERT_STRING_EQUAL(pick_sequence(b, 3, NOW), "BBB");    /* back as soon as one is up */
+    set_state(1, SRV_MAINT);
+    set_state(2, SRV_DOWN);
+    set_state(3, SRV_DRAIN);
+    enum lb_result why = LB_OK;
+    CU_ASSERT_EQUAL(pick_index(b, NULL, 0, NULL, NOW, &why), -1);
+    CU_ASSERT_EQUAL(why, LB_NONE_UP);                           /* → 503 at once */
+    balancer_free(b);
+}
+
+/* Full primaries queue rather than spill to the backups. */
+static void test_backup_not_for_full(void)
+{
+    fx_setup_backup(LB_LEASTCONN);
+    fx.srv[0].maxconn = fx.srv[1].maxconn = 1;
+    atomic_store(&fx.srv[0].active, 1);
+    atomic_store(&fx.srv[1].active, 1);
+    struct balancer *b = balancer_create(&fx.be, 1);
+    enum lb_result why = LB_OK;
+    CU_ASSERT_EQUAL(pick_index(b, NULL, 0, NULL, NOW, &why), -1);
+    CU_ASSERT_EQUAL(why, LB_ALL_FULL);
+    balancer_free(b);
+}
+
+/* A retry avoiding the only primary up goes to a backup, not nowhere. */
+static void test_backup_for_avoided_last_primary(void)
+{
+    fx_setup_backup(LB_WRR);
+    set_state(0, SRV_DOWN);
+    struct balancer *b = balancer_create(&fx.be, 1);
+    int idx = pick_index(b, NULL, 0, &fx.srv[1], NOW, NULL);
+    CU_ASSERT(idx == 2 || idx == 3);
+    CU_ASSERT_EQUAL(pick_index(b, NULL, 0, NULL, NOW, NULL), 1);
+    balancer_free(b);
+}
+
+/* Every algorithm, keyed or not: never a backup while a primary is up,
+ * only backups when none is. */
+static void test_backup_all_algorithms(void)
+{
+    for (size_t a = 0; a < N_ALGOS; a++) {
+        fx_setup_backup(all_algos[a]);
+        struct balancer *b = balancer_create(&fx.be, 7);
+        int bad = 0;
+        for (unsigned i = 0; i < 200; i++)
+            bad += pick_keyed(b, i, NULL, NULL) >= 2;
+        set_state(0, SRV_DOWN);
+        set_state(1, SRV_DOWN);
+        unsigned seen[4] = { 0 };
+        for (unsigned i = 0; i < 200; i++) {
+            int idx = pick_keyed(b, i, NULL, NULL);
+            bad += idx < 2;
+            if (idx >= 0)
+                seen[idx]++;
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        CU_ASSERT(seen[2] > 0 && seen[3] > 0);                  /* both backups used */
+        if (bad)
+            fprintf(stderr, "algorithm %s: %d wrong-tier picks\n",
+                    conf_algo_name(all_algos[a]), bad);
+        balancer_free(b);
+    }
+}
+
 static const struct unit_test server_tests[] = {
     UNIT_TEST(test_server_state_name), UNIT_TEST(test_server_usable),
     UNIT_TEST(test_server_slowstart_ramp), UNIT_TEST(test_server_set_state_gen),
@@ -956,6 +1045,8 @@ static const struct unit_test balance_tests[] = {
     UNIT_TEST(test_wleastconn_slowstart),
     UNIT_TEST(test_all_states_exclude), UNIT_TEST(test_all_avoid),
     UNIT_TEST(test_all_none_up_vs_full), UNIT_TEST(test_all_single_server),
+    UNIT_TEST(test_backup_rr_tiers), UNIT_TEST(test_backup_not_for_full),
+    UNIT_TEST(test_backup_for_avoided_last_primary), UNIT_TEST(test_backup_all_algorithms),
     { NULL, NULL },
 };
 
