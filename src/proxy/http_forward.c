@@ -573,7 +573,9 @@ void http_server_event(struct http_session *s, short what)
 static void forward_interim(struct http_session *s)
 {
     size_t hl = s->resp.head_len;
-    http_client_send(s, s->sb.data, hl);
+    /* An HTTP/1.0 client does not know 1xx (RFC 9110 15.2): drop it. */
+    if (s->req.version_minor != 0)
+        http_client_send(s, s->sb.data, hl);
     if (dead(s))
         return;
     /* client_write kept what the socket refused in cpend: sb is free. */
