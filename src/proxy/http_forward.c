@@ -3,6 +3,7 @@
  * forwarding the request head and body, relaying the response, retries,
  * and the byte tunnel after 101 Switching Protocols. */
 #include "config.h"
+#include "health.h"
 #include "http_session.h"
 #include "http_write.h"
 #include "route.h"
@@ -258,6 +259,8 @@ static int server_wrote(struct http_session *s, const char *a, size_t alen, int 
     }
     s->send_off += (uint32_t)(done - from_a);
     if (done) {
+        if (!s->sc->connected)
+            health_passive_report(s->srv, HEALTH_CONNECT_OK);
         s->req_sent_any = 1;
         s->sc->connected = 1;
         s->srv_out += done;
@@ -414,6 +417,8 @@ static void attempt_failed(struct http_session *s, int err, int timeout)
     if (!a.reused) {
         char abuf[ADDR_STRLEN];
         atomic_fetch_add_explicit(&srv->stats.connect_errors, 1, memory_order_relaxed);
+        if (!a.connected)
+            health_passive_report(srv, HEALTH_CONNECT_FAIL);
         if (timeout)
             atomic_fetch_add_explicit(&srv->stats.timeouts, 1, memory_order_relaxed);
         log_limited(&rl_connect, 10, 10, LOG_LVL_WARN, "backend \"%s\" server \"%s\" (%s): %s",
@@ -627,6 +632,7 @@ static void forward_head(struct http_session *s)
         server_observe_rt(s->srv, s->u_resp - s->u_sent);
         atomic_fetch_add_explicit(&s->srv->stats.responses[status_class(r->status)], 1,
                                   memory_order_relaxed);
+        health_passive_report(s->srv, r->status >= 500 ? HEALTH_HTTP_5XX : HEALTH_HTTP_OK);
     }
     s->status = r->status;
     atomic_fetch_add_explicit(&s->fe->stats.responses[status_class(r->status)], 1,

@@ -24,6 +24,7 @@
  *                                                    (grace time over) */
 #include "config.h"
 #include "worker.h"
+#include "health.h"
 #include "tcp_relay.h"
 #include "proxy_proto.h"
 #include "accesslog.h"
@@ -461,6 +462,7 @@ static void tcp_relay_start(struct tcp_session *s)
 
     s->phase = TCP_PH_RELAY;
     s->t_connected = s->last_active = clock_mono_ms();
+    health_passive_report(s->srv, HEALTH_CONNECT_OK);
     c2s_cap = tcp_buf_init(&s->c2s);
     s2c_cap = tcp_buf_init(&s->s2c);
     tcp_dir_init(&s->tun.c2s, c2s_cap);
@@ -500,6 +502,7 @@ static void tcp_connect_failed(struct tcp_session *s, int timed_out, int err)
     struct server *failed = s->srv;
 
     tcp_count(timed_out ? &failed->stats.timeouts : &failed->stats.connect_errors, 1);
+    health_passive_report(failed, HEALTH_CONNECT_FAIL);
     if (s->ev[TCP_EV_SWR])
         event_free(s->ev[TCP_EV_SWR]);
     s->ev[TCP_EV_SWR] = NULL;
