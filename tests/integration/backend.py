@@ -17,6 +17,8 @@ Modes:
                        (requests does not count /conns itself)
       /proxyinfo       the PROXY header parsed on this connection, as JSON
       /close           200 with "Connection: close", then closes
+      /health          the listener's health status (200 until changed), body NAME
+      /sethealth/N     sets that status (health-check flapping); 200
       Upgrade: ...     101 Switching Protocols, then echoes raw bytes
   --tcp-echo      sends a banner line "NAME[ proxy=IP:PORT]\\n", echoes every
                   byte; on EOF from the client waits 200 ms, sends
@@ -59,6 +61,7 @@ class Ctx:
         self.conns = 0
         self.active = 0
         self.requests = 0
+        self.health = 200
 
 
 ARGS = None
@@ -307,6 +310,11 @@ async def handle_http(ctx, reader, writer):
                 for block in pattern(n):
                     writer.write(block)
                     await writer.drain()
+            elif path == "/health":
+                await send_simple(ctx, writer, ctx.health, ctx.name, keep_alive=keep)
+            elif len(parts) == 3 and parts[1] == "sethealth":
+                ctx.health = int(parts[2])
+                await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)
             elif path == "/close":
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=False)
                 keep = False
