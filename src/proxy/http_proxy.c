@@ -619,10 +619,12 @@ static void client_pause(struct http_session *s)
 }
 
 /* Discards [0, send_off) of cb once it went to the server, to make room
- * for more body. After that the request cannot be replayed. */
+ * for more body. Only after the head was built and handed to the server
+ * socket (EXCHANGE, TUNNEL): until then the parsed head points into cb.
+ * After that the request cannot be replayed. */
 static void cb_make_room(struct http_session *s)
 {
-    if (s->send_off == 0 || s->phase < HTTP_PH_QUEUE || s->phase > HTTP_PH_TUNNEL)
+    if (s->send_off == 0 || (s->phase != HTTP_PH_EXCHANGE && s->phase != HTTP_PH_TUNNEL))
         return;
     uint32_t drop = s->send_off;
     memmove(s->cb.data, s->cb.data + drop, s->cb.len - drop);
