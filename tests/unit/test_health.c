@@ -8,6 +8,7 @@
 #include "health_check.h"
 #include "health_expect.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static struct conf_health hc_default(void)
@@ -328,6 +329,132 @@ static void test_passive_off_and_observe(void)
     CU_ASSERT_EQUAL(atomic_load(&s.health_ok), 1);
 }
 
+/* ---- the config groups (conf_health.c) ---- */
+
+#define CONF_HEAD "frontends = ( { name = \"www\"; bind = \"127.0.0.1:8080\"; mode = \"http\";\n" \
+                  "  backend = \"web\"; } );\n"
+
+/* Loads a config whose backend holds `backend_keys` (from line 3 on) and
+ * returns the number of errors; the first is copied to first. */
+static unsigned load_backend(const char *backend_keys, struct tandem_config **out,
+                             char *first, size_t len)
+{
+    char text[2048];
+    snprintf(text, sizeof(text), CONF_HEAD "backends = ( { name = \"web\";\n%s\n"
+             "  servers = ( { name = \"web1\"; addr = \"127.0.0.1:9001\"; },\n"
+             "              { name = \"web2\"; addr = \"127.0.0.1:9002\"; backup = true; } ); } );\n",
+             backend_keys);
+    struct conf_errors errs = { 0 };
+    struct tandem_config *cfg = conf_load_proxy_string(text, "t.conf", &errs);
+    unsigned n = errs.n;
+    if (first)
+        snprintf(first, len, "%s", n ? errs.msgs[0] : "");
+    conf_errors_free(&errs);
+    if (out)
+        *out = cfg;
+    else
+        conf_free(cfg);
+    return n;
+}
+
+static void test_conf_health_values(void)
+{
+    struct tandem_config *cfg = NULL;
+    char err[512];
+    CU_ASSERT_EQUAL(load_backend("  slowstart = \"30s\";\n"
+        "  health = { type = \"http\"; method = \"HEAD\"; path = \"/health\"; host = \"www.example.com\";\n"
+        "    expect = \"200-299,301\"; body = \"ok\"; interval = \"5s\"; fast_interval = \"1s\";\n"
+        "    timeout = \"2s\"; rise = 2; fall = 3; observe_only = true; };\n"
+        "  passive = { connect_failures = 3; http_5xx = 5; };", &cfg, err, sizeof(err)), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    const struct conf_backend *b = &cfg->backends[0];
+    CU_ASSERT_EQUAL(b->slowstart_ms, 30000);
+    CU_ASSERT_TRUE(b->health.enabled);
+    CU_ASSERT_EQUAL(b->health.type, HEALTH_HTTP);
+    CU_ASSERT_STRING_EQUAL(b->health.method, "HEAD");
+    CU_ASSERT_STRING_EQUAL(b->health.path, "/health");
+    CU_ASSERT_STRING_EQUAL(b->health.host, "www.example.com");
+    CU_ASSERT_STRING_EQUAL(b->health.body, "ok");
+    CU_ASSERT_EQUAL(b->health.nexpect, 2);
+    CU_ASSERT_EQUAL(b->health.interval_ms, 5000);
+    CU_ASSERT_EQUAL(b->health.fast_interval_ms, 1000);
+    CU_ASSERT_EQUAL(b->health.timeout_ms, 2000);
+    CU_ASSERT_EQUAL(b->health.rise, 2);
+    CU_ASSERT_EQUAL(b->health.fall, 3);
+    CU_ASSERT_TRUE(b->health.observe_only);
+    CU_ASSERT_EQUAL(b->passive.connect_failures, 3);
+    CU_ASSERT_EQUAL(b->passive.http_5xx, 5);
+    CU_ASSERT_FALSE(b->servers[0].backup);
+    CU_ASSERT_TRUE(b->servers[1].backup);
+    conf_free(cfg);
+}
+
+static void test_conf_health_defaults(void)
+{
+    struct tandem_config *cfg = NULL;
+    CU_ASSERT_EQUAL(load_backend("  health = { interval = \"10s\"; };", &cfg, NULL, 0), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    const struct conf_health *h = &cfg->backends[0].health;
+    CU_ASSERT_EQUAL(h->type, HEALTH_TCP);
+    CU_ASSERT_EQUAL(h->fast_interval_ms, 10000);     /* follows interval */
+    CU_ASSERT_EQUAL(h->timeout_ms, 1000);
+    CU_ASSERT_EQUAL(h->rise, 2);
+    CU_ASSERT_EQUAL(h->fall, 3);
+    CU_ASSERT_EQUAL(h->nexpect, 1);
+    CU_ASSERT_EQUAL(h->expect[0].lo, 200);
+    CU_ASSERT_EQUAL(h->expect[0].hi, 399);
+    CU_ASSERT_EQUAL(cfg->backends[0].slowstart_ms, 0);
+    conf_free(cfg);
+    CU_ASSERT_EQUAL(load_backend("", &cfg, NULL, 0), 0);
+    CU_ASSERT_FALSE(cfg->backends[0].health.enabled);
+    conf_free(cfg);
+}
+
+static void test_conf_health_errors(void)
+{
+    static const struct { const char *keys, *want; } cases[] = {
+        { "  health = { type = \"http\";\n expect = \"200-2xx\"; };",
+          "t.conf:5: backend \"web\": health.expect \"200-2xx\" has a range without a valid "
+          "upper status" },
+        { "  health = { type = \"http\"; expect = \"2000\"; };",
+          "t.conf:4: backend \"web\": health.expect \"2000\" must list statuses (100-599) or "
+          "ranges such as \"200-299,301\"" },
+        { "  health = { type = \"tls\"; };",
+          "t.conf:4: backend \"web\": health.type \"tls\" is not supported yet (TLS checks come "
+          "with TLS support; use \"tcp\" or \"http\")" },
+        { "  health = { type = \"udp\"; };",
+          "t.conf:4: backend \"web\": health.type \"udp\" is unknown (use tcp or http)" },
+        { "  health = { path = \"/health\"; };",
+          "t.conf:4: backend \"web\": health.path applies only to type \"http\"" },
+        { "  health = { type = \"http\"; path = \"health\"; };",
+          "t.conf:4: backend \"web\": health.path \"health\" must start with \"/\" and contain "
+          "no spaces or control characters" },
+        { "  health = { type = \"http\"; method = \"GE T\"; };",
+          "t.conf:4: backend \"web\": health.method \"GE T\" must be an HTTP method such as "
+          "\"GET\"" },
+        { "  health = { rise = 0; };",
+          "t.conf:4: backend \"web\": health.rise 0 is out of range (1-100)" },
+        { "  health = { interval = \"1ms\"; };",
+          "t.conf:4: backend \"web\": health.interval \"1ms\" is out of range (10ms-7d)" },
+        { "  health = { intervall = \"1s\"; };",
+          "t.conf:4: backend \"web\": unknown key \"health.intervall\" (did you mean "
+          "\"health.interval\"?)" },
+        { "  passive = { connect_failures = 3; };",
+          "t.conf:4: backend \"web\": passive checks need health = { ... }: only active checks "
+          "bring a server marked DOWN back" },
+        { "  slowstart = 30;",
+          "t.conf:4: backend \"web\": slowstart must be a duration string such as \"5s\"" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[512];
+        unsigned n = load_backend(cases[i].keys, NULL, err, sizeof(err));
+        CU_ASSERT_EQUAL(n, 1);
+        CU_ASSERT_STRING_EQUAL(err, cases[i].want);
+        if (n != 1 || strcmp(err, cases[i].want) != 0)
+            fprintf(stderr, "case %zu: %u errors, first: %s\n", i, n, err);
+    }
+}
+
 static const struct unit_test tests[] = {
     UNIT_TEST(test_expect_parse_ok),
     UNIT_TEST(test_expect_parse_bad),
@@ -344,6 +471,9 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_passive_connect),
     UNIT_TEST(test_passive_5xx_and_admin),
     UNIT_TEST(test_passive_off_and_observe),
+    UNIT_TEST(test_conf_health_values),
+    UNIT_TEST(test_conf_health_defaults),
+    UNIT_TEST(test_conf_health_errors),
     { NULL, NULL },
 };
 
