@@ -44,7 +44,7 @@ static void vrrp_load_weight(struct loader *ld, const config_setting_t *s,
         return;
     long long v = config_setting_get_int64(s);
     if (v < -VRRP_WEIGHT_MAX || v > VRRP_WEIGHT_MAX) {
-        ld_error(ld, s, "%s %lld is out of range (-%d-%d; 0 = FAULT)", ld->key, v,
+        ld_error(ld, s, "%s %lld is out of range (-%d..%d; 0 = FAULT)", ld->key, v,
                  VRRP_WEIGHT_MAX, VRRP_WEIGHT_MAX);
         return;
     }

@@ -29,6 +29,7 @@ static const char *const vrrp_drop_names[VRRP_DROP_COUNT] = {
     [VRRP_DROP_VRID] = "vrid",
     [VRRP_DROP_OWNER] = "owner",
     [VRRP_DROP_ADDR_LIST] = "addr_list",
+    [VRRP_DROP_PEER] = "peer",
 };
 
 const char *vrrp_drop_name(enum vrrp_drop reason)

@@ -41,6 +41,7 @@ enum vrrp_drop {
     VRRP_DROP_VRID,          /* caller: VRID not configured here (7.1) */
     VRRP_DROP_OWNER,         /* caller: we are the address owner (7.1) */
     VRRP_DROP_ADDR_LIST,     /* caller: addresses differ from ours, sender not owner (7.1) */
+    VRRP_DROP_PEER,          /* caller, unicast mode: source is not a configured peer */
     VRRP_DROP_COUNT
 };
 
