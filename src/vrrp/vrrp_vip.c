@@ -60,8 +60,9 @@ static struct rtnl_addr *vrrp_vip_obj(int ifindex, const struct conf_vrrp_vip *v
     }
     rtnl_addr_set_ifindex(a, ifindex);
     rtnl_addr_set_family(a, v->family);
-    rtnl_addr_set_prefixlen(a, v->prefixlen);
+    nl_addr_set_prefixlen(local, v->prefixlen);
     rtnl_addr_set_local(a, local);      /* takes its own reference */
+    rtnl_addr_set_prefixlen(a, v->prefixlen);   /* after set_local, which resets it */
     nl_addr_put(local);
     return a;
 }

@@ -151,3 +151,26 @@ cap_check_vrrp() {
     t_is "$bad" 0 "$1: all version 3 with a good checksum" "$fields"
     t_diag "version vrid prio checksum-status (1 = good): $fields"
 }
+
+# vrrp_conf BOX PRIO [INSTANCE_KEYS [VRRP_KEYS]]: writes $T_DIR/BOX.conf with
+# one instance "web" (vrid 51, 100 ms adverts, VIP 198.51.100.100/24).
+vrrp_conf() {
+    local box=$1 prio=$2 ikeys=${3:-} vkeys=${4:-}
+    cat >"$T_DIR/$box.conf" <<EOC
+node = { name = "lb-$box"; };
+vrrp = { interface = "eth0"; status_socket = "$(vrrp_sock_path "$box")"; sched_rr = false;
+         $vkeys
+         instances = ( { name = "web"; vrid = 51; priority = $prio; advert_ms = 100;
+                         vips = [ "$VIP/24" ]; $ikeys } ); };
+EOC
+    echo "$T_DIR/$box.conf"
+}
+
+# Master_Down_Interval in ms for PRIO and ADVERT_MS (RFC 5798 6.1).
+mdi_ms() {
+    local cs=$(( $2 / 10 ))
+    echo $(( (3 * cs + ((256 - $1) * cs) / 256) * 10 ))
+}
+
+has_vip() { vip_on "$1" "$2"; }
+lacks_vip() { ! vip_on "$1" "$2"; }
