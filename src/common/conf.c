@@ -7,6 +7,7 @@
 #include "config.h"
 #include "conf.h"
 #include "conf_health.h"
+#include "conf_stats.h"
 #include "conf_priv.h"
 #include "addr.h"
 #include "log.h"
@@ -923,6 +924,7 @@ static const struct key_spec global_keys[] = {
     UINT("maxconn", struct tandem_config, global.maxconn, 0, 1, MAX_CONNS),
     DURATION("grace", struct tandem_config, global.grace_ms, 0, 0),
     CUSTOMF("status_socket", 0, load_path, 1, struct tandem_config, global.status_socket),
+    NAME("status_socket_group", struct tandem_config, global.status_socket_group, 0),
     CUSTOMF("access_log", 0, load_access_log, 0, struct tandem_config, global.access_log),
     GROUP("log", 0, log_keys),
     KEYS_END
@@ -1189,6 +1191,7 @@ static const struct key_spec top_keys[] = {
     CUSTOM("frontends", KEY_REQUIRED, load_frontends, 0),
     CUSTOM("vrrp", 0, accept_other_daemon, 0),
     CUSTOM("sync", 0, accept_other_daemon, 0),
+    GROUP("stats", 0, conf_stats_keys),
     KEYS_END
 };
 
@@ -1369,6 +1372,8 @@ void conf_free(struct tandem_config *cfg)
     free(cfg->backends);
     free(cfg->global.access_log);
     free(cfg->global.status_socket);
+    free(cfg->global.status_socket_group);
+    conf_stats_free(cfg);
     free(cfg->node_name);
     free(cfg->path);
     free(cfg);

@@ -163,12 +163,22 @@ struct conf_global {
     unsigned maxconn;                  /* process-wide, default 20000 scaled to RLIMIT_NOFILE */
     uint64_t grace_ms;                 /* SIGTERM drain time, default 10s */
     char *status_socket;               /* runtime API socket path (issue 4) */
+    char *status_socket_group;         /* group owning it (mode 0660); NULL: ours */
+};
+
+/* stats = { bind; auth = { user; password; }; }: /metrics, /stats.json, dashboard. */
+struct conf_stats {
+    int enabled;                       /* the section is present */
+    struct net_addr bind;
+    char *user;                        /* basic auth when set */
+    char *password;
 };
 
 struct tandem_config {
     char *path;
     char *node_name;                   /* node = { name = "lb-a"; } */
     struct conf_global global;
+    struct conf_stats stats;
     struct conf_frontend *frontends;
     unsigned nfrontends;
     struct conf_backend *backends;

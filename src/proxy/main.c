@@ -2,10 +2,14 @@
  * (SIGHUP reload, SIGTERM/SIGINT graceful stop), systemd notification. */
 #include "config.h"
 #include "accesslog.h"
+#include "clock.h"
+#include "ctl.h"
+#include "ctl_server.h"
 #include "conf.h"
 #include "health.h"
 #include "log.h"
 #include "runtime.h"
+#include "stats_http.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -55,6 +59,9 @@ struct proxy_main {
     struct event *drain_ev;
     uint64_t drain_deadline_ms;
     int draining;
+    struct stats_env env;            /* for the status socket and stats listener */
+    struct ctl_server *ctl;
+    struct stats_http *http;
 };
 
 static void print_conf_errors(const struct conf_errors *errs, FILE *out)
@@ -126,10 +133,27 @@ static void notify(const char *state)
 #endif
 }
 
-static void reload(struct proxy_main *pm)
+/* Parts of the config that only a restart applies: say so at reload. */
+static void warn_restart_only(const struct tandem_config *old, const struct tandem_config *cfg)
+{
+    if (thread_count(cfg) != thread_count(old))
+        log_warn("reload: a new thread count takes effect at the next restart");
+    const char *a = old->global.status_socket, *b = cfg->global.status_socket;
+    if ((a || b) && (!a || !b || strcmp(a, b) != 0))
+        log_warn("reload: a new status_socket takes effect at the next restart");
+    if (old->stats.enabled != cfg->stats.enabled ||
+        (cfg->stats.enabled && !addr_equal((const struct sockaddr *)&old->stats.bind.ss,
+                                           (const struct sockaddr *)&cfg->stats.bind.ss)))
+        log_warn("reload: a new stats listener address takes effect at the next restart");
+}
+
+/* Reloads the configuration, for SIGHUP and the status socket's "reload"
+ * alike: the new file is checked first and the running configuration kept
+ * on any error. Returns 0, or -1 with the reason in msg (if msg). */
+static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msglen)
 {
     struct conf_errors errs = { 0 };
-    log_notice("SIGHUP: reloading %s", pm->config_path);
+    log_notice("%s: reloading %s", why, pm->config_path);
     notify("RELOADING=1");
     struct tandem_config *cfg = conf_load_proxy(pm->config_path, &errs);
     if (!cfg) {
@@ -137,19 +161,25 @@ static void reload(struct proxy_main *pm)
             log_err("reload: %s", errs.msgs[i]);
         log_err("reload failed (%u error%s): still running the previous configuration",
                 errs.n, errs.n == 1 ? "" : "s");
+        if (msg)
+            snprintf(msg, msglen, "%s%s", errs.n ? errs.msgs[0] : "invalid configuration",
+                     errs.n > 1 ? " (and more errors: see the log)" : "");
         conf_errors_free(&errs);
+        pm->env.reloads_failed++;
         notify("READY=1");
-        return;
+        return -1;
     }
     conf_errors_free(&errs);
-    if (thread_count(cfg) != thread_count(pm->rt->cfg))
-        log_warn("reload: a new thread count takes effect at the next restart");
+    warn_restart_only(pm->rt->cfg, cfg);
     struct runtime *rt = runtime_build(cfg, pm->rt);
     if (!rt || workers_reload(rt) < 0) {
         log_err("reload failed: still running the previous configuration");
+        if (msg)
+            snprintf(msg, msglen, "the new configuration could not be applied (see the log)");
         runtime_unref(rt);
+        pm->env.reloads_failed++;
         notify("READY=1");
-        return;
+        return -1;
     }
     apply_logging(pm, cfg, 0);
     runtime_unref(pm->rt);
@@ -158,6 +188,18 @@ static void reload(struct proxy_main *pm)
     log_notice("reload done: %u frontends, %u backends (generation %llu)", cfg->nfrontends,
                cfg->nbackends, (unsigned long long)rt->generation);
     notify("READY=1");
+    return 0;
+}
+
+/* The status socket's "reload". */
+static int ctl_reload(void *arg, char *msg, size_t msglen)
+{
+    struct proxy_main *pm = arg;
+    if (pm->draining) {
+        snprintf(msg, msglen, "shutting down: reload refused");
+        return -1;
+    }
+    return reload(pm, "status socket", msg, msglen);
 }
 
 static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
@@ -210,7 +252,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct proxy_main *pm = arg;
     (void)what;
     if (sig == SIGHUP && !pm->draining)
-        reload(pm);
+        reload(pm, "SIGHUP", NULL, 0);
     else if (sig == SIGTERM || sig == SIGINT)
         begin_drain(pm, (int)sig);
 }
@@ -236,6 +278,11 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
     pm->rt = runtime_build(cfg, NULL);
     if (!pm->rt)
         return 1;
+    pm->env = (struct stats_env){ .rt = &pm->rt, .config_path = pm->config_path,
+                                  .threads = thread_count(cfg),
+                                  .start_wall_ms = clock_wall_ms(),
+                                  .start_mono_ms = clock_mono_ms(), .reload = ctl_reload,
+                                  .reload_arg = pm };
 
     /* Workers inherit a mask that blocks our signals: only main handles them. */
     sigemptyset(&block);
@@ -256,6 +303,13 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
     for (unsigned i = 0; i < 3; i++) {
         sev[i] = evsignal_new(pm->base, sigs[i], on_signal, pm);
         event_add(sev[i], NULL);
+    }
+    /* Both on the main thread's base, which owns pm->rt: a reload never
+     * swaps the runtime under a command or a /metrics scrape. */
+    if (proxy_ctl_start(pm->base, cfg, &pm->env, &pm->ctl) < 0 ||
+        stats_http_start(pm->base, cfg, &pm->env, &pm->http) < 0) {
+        log_err("start-up failed");
+        goto out;
     }
 #ifdef HAVE_SYSTEMD
     uint64_t wd_usec = 0;
@@ -278,6 +332,8 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
         event_free(wd_ev);
 #endif
 out:
+    proxy_ctl_stop(pm->ctl);
+    stats_http_stop(pm->http);
     health_stop();
     workers_stop();
     for (unsigned i = 0; i < 3; i++)

@@ -85,10 +85,25 @@ void server_set_weight(struct server *s, int weight)
     server_bump_gen(s);
 }
 
+const uint64_t server_rt_bucket_us[SERVER_RT_BUCKETS] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000, 5000000,
+};
+
+void server_rt_hist_add(struct server *s, uint64_t rt_us)
+{
+    unsigned i = 0;
+    while (i < SERVER_RT_BUCKETS && rt_us > server_rt_bucket_us[i])
+        i++;
+    atomic_fetch_add_explicit(&s->rt_hist.count[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->rt_hist.sum_us, rt_us, memory_order_relaxed);
+}
+
 /* ewma' = (7 * ewma + rt) / 8, rounded; the first sample seeds it. A CAS
  * loop so concurrent observers on other threads do not lose samples. */
 void server_observe_rt(struct server *s, uint64_t rt_us)
 {
+    server_rt_hist_add(s, rt_us);
     if (rt_us > SERVER_RT_MAX_US)
         rt_us = SERVER_RT_MAX_US;
     uint64_t old = atomic_load_explicit(&s->ewma_rt_us, memory_order_relaxed);

@@ -33,6 +33,17 @@ struct server_counters {
     _Atomic uint64_t retries;
 };
 
+/* Response-time histogram (time to the response head) for /metrics: an
+ * observation counts in the first bucket whose bound (microseconds) it
+ * does not exceed, the last bucket being +Inf. Per-bucket counts; readers
+ * accumulate. */
+#define SERVER_RT_BUCKETS 12
+extern const uint64_t server_rt_bucket_us[SERVER_RT_BUCKETS];
+struct server_rt_hist {
+    _Atomic uint64_t count[SERVER_RT_BUCKETS + 1];
+    _Atomic uint64_t sum_us;
+};
+
 struct server {
     char *name;
     struct net_addr addr;
@@ -60,6 +71,7 @@ struct server {
     int health_observe_only;           /* checks never change state */
 
     struct server_counters stats;
+    struct server_rt_hist rt_hist;
 };
 
 struct backend {
@@ -93,8 +105,10 @@ int server_ramp(const struct server *s, uint64_t now_ms);
 void server_set_state(struct server *s, enum srv_state state, uint64_t now_ms);
 void server_set_weight(struct server *s, int weight);
 
-/* Folds one observed response time into the EWMA (alpha = 1/8). */
+/* Folds one observed response time into the EWMA (alpha = 1/8) and the
+ * histogram. */
 void server_observe_rt(struct server *s, uint64_t rt_us);
+void server_rt_hist_add(struct server *s, uint64_t rt_us);
 
 const char *server_state_name(enum srv_state state);
 
