@@ -7,6 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libxxhash-dev uthash-dev libcunit1-dev libsystemd-dev
       clang libclang-rt-14-dev
       iproute2 nftables curl wrk socat jq python3 openssl procps psmisc
+      chromium python3-prometheus-client
       haproxy nginx-light"
 missing=""
 for p in $PKGS; do
