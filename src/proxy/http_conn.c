@@ -41,6 +41,22 @@ ssize_t http_sock_writev2(int fd, const char *a, size_t alen, const char *b, siz
     return w;
 }
 
+/* Reads once into the free end of b (one recv per readiness: the loop
+ * reports again if more is there). Returns the bytes read, 0 when nothing
+ * is there yet, or -1 when the peer closed (*err = 0) or failed (errno). */
+ssize_t http_sock_read(int fd, struct http_buf *b, int *err)
+{
+    ssize_t n = recv(fd, b->data + b->len, b->cap - b->len, 0);
+    if (n > 0) {
+        b->len += (uint32_t)n;
+        return n;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    *err = n == 0 ? 0 : errno;
+    return -1;
+}
+
 int http_pend_add(struct http_pend *p, const char *data, size_t len)
 {
     if (p->off == p->len)

@@ -536,17 +536,12 @@ static void server_readable(struct http_session *s)
         http_sconn_want_read(s->sc, 0);
         return;
     }
-    ssize_t n = recv(s->sc->fd, b->data + b->len, b->cap - b->len, 0);
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            server_lost(s, errno);
+    int err;
+    ssize_t n = http_sock_read(s->sc->fd, b, &err);
+    if (n < 0)
+        server_lost(s, err);
+    if (n <= 0)
         return;
-    }
-    if (n == 0) {
-        server_lost(s, 0);
-        return;
-    }
-    b->len += (uint32_t)n;
     s->srv_in += (uint64_t)n;
     s->t_sio = clock_mono_ms();
     s->sc->connected = 1;

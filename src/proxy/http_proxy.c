@@ -657,17 +657,12 @@ static void client_readable(struct http_session *s)
         client_pause(s);
         return;
     }
-    ssize_t n = recv(s->fd, b->data + b->len, b->cap - b->len, 0);
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            client_gone(s, errno);
+    int err;
+    ssize_t n = http_sock_read(s->fd, b, &err);
+    if (n < 0)
+        client_gone(s, err);
+    if (n <= 0)
         return;
-    }
-    if (n == 0) {
-        client_gone(s, 0);
-        return;
-    }
-    b->len += (uint32_t)n;
     s->t_cio = clock_mono_ms();
     switch (s->phase) {
     case HTTP_PH_PROXY:

@@ -149,6 +149,7 @@ void http_connect_timeout(struct http_session *s);
 void http_tunnel_check(struct http_session *s);
 
 /* http_conn.c */
+ssize_t http_sock_read(int fd, struct http_buf *b, int *err);
 ssize_t http_sock_writev2(int fd, const char *a, size_t alen, const char *b, size_t blen);
 int http_pend_add(struct http_pend *p, const char *data, size_t len);
 void http_pend_free(struct http_pend *p);
