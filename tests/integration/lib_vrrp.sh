@@ -71,7 +71,7 @@ vrrp_kill() {    # vrrp_kill BOX SIG: signal and reap the agent
     kill -"$2" "$pid" 2>/dev/null
     local i
     for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
-    wait "$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null
     VRRP_RC=$?
     VRRP_PID[$1]=
 }
@@ -117,7 +117,7 @@ wait_state() {   # wait_state BOX INSTANCE STATE SECONDS
 
 cap_start() {
     command -v tshark >/dev/null || return 1
-    ip netns exec "$NS_BR" tshark -q -i br0 -w "$T_DIR/cap.pcap" -f "ip proto 112 or ip6 proto 112" \
+    ip netns exec "$NS_BR" tshark -q -i br0 -w "$T_DIR/cap.pcap" -f "ip proto 112 or ip6 proto 112 or arp or icmp6" \
         >"$T_DIR/tshark.log" 2>&1 &
     CAP_PID=$!
     T_PIDS+=("$CAP_PID")
@@ -142,12 +142,12 @@ cap_check_vrrp() {
     local f=$T_DIR/cap.pcap n bad malformed fields
     [ -s "$f" ] || { t_fail "$1: capture" "no capture file"; return; }
     n=$(tshark -r "$f" -Y vrrp 2>/dev/null | wc -l)
-    malformed=$(tshark -r "$f" -Y "_ws.malformed || _ws.expert.severity >= warning" 2>/dev/null | wc -l)
+    malformed=$(tshark -r "$f" -Y "vrrp && (_ws.malformed || _ws.expert.severity >= warning)" 2>/dev/null | wc -l)
     fields=$(tshark -r "$f" -Y vrrp -T fields -e vrrp.version -e vrrp.virt_rtr_id \
              -e vrrp.prio -e vrrp.checksum.status 2>/dev/null | sort | uniq -c)
     bad=$(tshark -r "$f" -Y "vrrp && (vrrp.version != 3 || vrrp.checksum.status != 1)" 2>/dev/null | wc -l)
     t_ge "$n" 1 "$1: tshark decodes VRRP packets"
-    t_is "$malformed" 0 "$1: no malformed-packet or warning from the dissector" "$(tshark -r "$f" -Y "_ws.malformed || _ws.expert.severity >= warning" 2>/dev/null | head -5)"
+    t_is "$malformed" 0 "$1: no malformed-packet or warning from the dissector" "$(tshark -r "$f" -Y "vrrp && (_ws.malformed || _ws.expert.severity >= warning)" 2>/dev/null | head -5)"
     t_is "$bad" 0 "$1: all version 3 with a good checksum" "$fields"
     t_diag "version vrid prio checksum-status (1 = good): $fields"
 }

@@ -91,4 +91,6 @@ cap_stop
 [ -s "$T_DIR/cap.pcap" ] && cap_check_vrrp "captured adverts"
 prio0=$(tshark -r "$T_DIR/cap.pcap" -Y "vrrp.prio == 0" 2>/dev/null | wc -l)
 t_ge "$prio0" 2 "priority 0 adverts on the wire (SIGTERM, switchover)"
+garp=$(tshark -r "$T_DIR/cap.pcap" -Y "arp.isgratuitous == 1 && arp.src.proto_ipv4 == $VIP && eth.dst == ff:ff:ff:ff:ff:ff" 2>/dev/null | wc -l)
+t_ge "$garp" 12 "gratuitous ARPs for the VIP (request and reply, 3 per takeover)"
 t_done
