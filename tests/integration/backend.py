@@ -202,6 +202,7 @@ async def handle_http(ctx, reader, writer):
     ctx.active += 1
     peer = writer.get_extra_info("peername")
     pinfo = None
+    nreq = 0
     try:
         if ARGS.proxy_protocol:
             try:
@@ -215,8 +216,12 @@ async def handle_http(ctx, reader, writer):
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
             except asyncio.LimitOverrunError:
+                head = reader._buffer[:120] if hasattr(reader, "_buffer") else b"?"
+                log_err(ctx, "peer %s:%d: no end of head in 64 kB (request %d on this "
+                        "connection), starts with %r" % (peer[0], peer[1], nreq + 1, bytes(head)))
                 await send_simple(ctx, writer, 400, "head too large", keep_alive=False)
                 return
+            nreq += 1
             lines = head.decode("latin-1").split("\r\n")
             try:
                 method, target, version = lines[0].split(" ")
@@ -237,7 +242,7 @@ async def handle_http(ctx, reader, writer):
             if path != "/conns":
                 ctx.requests += 1
             if LOGF:
-                LOGF.write("%s %s\n" % (method, target))
+                LOGF.write("%s %s %s:%d#%d\n" % (method, target, peer[0], peer[1], nreq))
                 LOGF.flush()
             conn_hdr = headers.get("connection", "").lower()
             keep = not ("close" in conn_hdr or version == "HTTP/1.0")

@@ -37,7 +37,28 @@ clpy upload "$LB_IP" 80 --bytes $SIZE --timeout 60 >"$T_DIR/up.json" &
 up=$!
 r=$(clpy download "$LB_IP" 80 --path /big/$SIZE --bytes $SIZE --timeout 60)
 wait $up
-t_is "$(j "$r" .intact):$(jq -r .intact "$T_DIR/up.json")" "true:true" "100 MB up and 100 MB down at the same time"
+t_is "$(j "$r" .intact):$(jq -r .intact "$T_DIR/up.json")" "true:true" "100 MB up and 100 MB down at the same time" \
+    "download: $r" "upload: $(cat "$T_DIR/up.json")"
+
+# Uploads that each need a new server connection (4 at once, body sent right
+# behind the head): the head must reach the server before any body byte.
+for kind in content-length chunked; do
+    flag=; [ $kind = chunked ] && flag=--chunked
+    : >"$T_DIR/par.out"
+    log0=$(wc -l <"$T_DIR/backend-be.log")
+    for round in 1 2 3 4; do
+        pids=()
+        for i in 1 2 3 4; do
+            clpy upload "$LB_IP" 80 --bytes 100000 $flag --timeout 20 >>"$T_DIR/par.out" &
+            pids+=($!)
+        done
+        wait "${pids[@]}"
+    done
+    n=$(grep -c '"intact": true' "$T_DIR/par.out")
+    t_is "$n" 16 "16 uploads ($kind, 4 at a time on new server connections) arrive intact" \
+        "$(sort "$T_DIR/par.out" | uniq -c | sed 's/"elapsed": [0-9.]*//')" \
+        "server side: $(tail -n +$((log0 + 1)) "$T_DIR/backend-be.log" | grep -E 'no end of head|bad request line' | head -3 | cut -c1-200)"
+done
 
 rss=$(proxy_rss_kb)
 if proxy_is_asan; then

@@ -87,23 +87,27 @@ t_check() {
     local o; if o=$("$@" 2>&1); then t_ok "$desc"; else t_fail "$desc" "command: $*" "$o"; fi
 }
 
-t_is() {   # t_is GOT WANT DESC [DIAG]
-    if [ "$1" = "$2" ]; then t_ok "$3"; else t_fail "$3" "got:  '$1'" "want: '$2'" "${4:-}"; fi
+t_is() {   # t_is GOT WANT DESC [DIAG...]
+    local got=$1 want=$2 desc=$3; shift 3
+    if [ "$got" = "$want" ]; then t_ok "$desc"; else t_fail "$desc" "got:  '$got'" "want: '$want'" "$@"; fi
 }
 
-t_like() { # t_like GOT ERE DESC [DIAG]
-    if printf '%s' "$1" | grep -Eq -- "$2"; then t_ok "$3"
-    else t_fail "$3" "got:  '$(printf '%s' "$1" | head -c 1500)'" "want match: /$2/" "${4:-}"; fi
+t_like() { # t_like GOT ERE DESC [DIAG...]
+    local got=$1 re=$2 desc=$3; shift 3
+    if printf '%s' "$got" | grep -Eq -- "$re"; then t_ok "$desc"
+    else t_fail "$desc" "got:  '$(printf '%s' "$got" | head -c 1500)'" "want match: /$re/" "$@"; fi
 }
 
-t_le() {   # t_le A B DESC: integer A <= B
-    if [ "${1:-x}" -le "${2:-x}" ] 2>/dev/null; then t_ok "$3 ($1 <= $2)"
-    else t_fail "$3" "got $1, want <= $2" "${4:-}"; fi
+t_le() {   # t_le A B DESC [DIAG...]: integer A <= B
+    local a=$1 b=$2 desc=$3; shift 3
+    if [ "${a:-x}" -le "${b:-x}" ] 2>/dev/null; then t_ok "$desc ($a <= $b)"
+    else t_fail "$desc" "got $a, want <= $b" "$@"; fi
 }
 
-t_ge() {   # t_ge A B DESC: integer A >= B
-    if [ "${1:-x}" -ge "${2:-x}" ] 2>/dev/null; then t_ok "$3 ($1 >= $2)"
-    else t_fail "$3" "got $1, want >= $2" "${4:-}"; fi
+t_ge() {   # t_ge A B DESC [DIAG...]: integer A >= B
+    local a=$1 b=$2 desc=$3; shift 3
+    if [ "${a:-x}" -ge "${b:-x}" ] 2>/dev/null; then t_ok "$desc ($a >= $b)"
+    else t_fail "$desc" "got $a, want >= $b" "$@"; fi
 }
 
 t_bail() { printf 'Bail out! %s\n' "$*"; [ -s "$PROXY_LOG" ] && tail -n 20 "$PROXY_LOG" | sed 's/^/# /'; exit 1; }

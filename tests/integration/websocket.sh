@@ -35,7 +35,7 @@ clpy ws "$LB_IP" 80 --rounds 1 --hold 3 --timeout 8 >"$T_DIR/ws.json" &
 wsp=$!
 for i in $(seq 40); do [ -s "$T_DIR/ws.json" ] && break; sleep 0.05; done
 wsb=$(head -n1 "$T_DIR/ws.json" | jq -r .backend)
-r=$(clpy load "$LB_IP" 80 --n 10 --c 1)
+r=$(clpy load "$LB_IP" 80 --n 10 --c 1 --pause 0.05)
 other=$([ "$wsb" = A ] && echo B || echo A)
 t_is "$(j "$r" ".backends.$other // 0")" 10 "leastconn: with a tunnel open on $wsb, 10 sequential requests go to $other" "$r"
 wait $wsp
