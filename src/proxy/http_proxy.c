@@ -516,6 +516,11 @@ static void request_start(struct http_session *s)
     if (!http_req_keepalive(r->version_minor, r->flags) || s->draining)
         s->close_after = 1;
     s->upgrade = (r->flags & HTTP_F_UPGRADE) && (r->flags & HTTP_F_CONN_UPGRADE);
+    if (r->method == HTTP_M_CONNECT) {
+        /* A reverse proxy does not open tunnels to arbitrary authorities. */
+        bad_request(s, 501, "CONNECT is not supported");
+        return;
+    }
     enum http_body_kind kind = http_req_body_kind(r);
     if (s->fc->max_body && kind == HTTP_BODY_LENGTH &&
         (uint64_t)r->content_length > s->fc->max_body) {
@@ -736,9 +741,10 @@ void http_response_done(struct http_session *s)
                    s->spend.off == s->spend.len && !s->draining;
     log_request(s, NULL);
     http_server_release(s, reusable);
-    if (!s->req_done) {
-        /* The server answered before the body was read: the rest of the
-         * body would be taken for the next request. */
+    if (!s->req_done || ((s->close_after || s->draining) && s->cb.len > s->body_off)) {
+        /* The server answered before the body was read (the rest would be
+         * taken for the next request), or we close with pipelined bytes
+         * unread: linger so the kernel does not reset the answer away. */
         start_linger(s);
         return;
     }
