@@ -124,6 +124,12 @@ static void on_request(struct evhttp_request *req, void *arg)
         send_error(req, 401, "Unauthorized");
         return;
     }
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        send_error(req, 405, "Method Not Allowed");
+        return;
+    }
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     struct evbuffer *b = evbuffer_new();
     if (!b || !path) {
@@ -192,7 +198,11 @@ int stats_http_start(struct event_base *base, const struct tandem_config *cfg,
     evhttp_set_timeout(sh->http, STATS_HTTP_TIMEOUT_S);
     evhttp_set_max_headers_size(sh->http, STATS_HTTP_MAX_HEADERS);
     evhttp_set_max_body_size(sh->http, 1024);   /* GET and HEAD only */
-    evhttp_set_allowed_methods(sh->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    /* The common methods reach on_request, which answers 405 to all but
+     * GET and HEAD; evhttp itself would say 501. */
+    evhttp_set_allowed_methods(sh->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(sh->http, on_request, sh);
     log_info("stats listener on http://%s/ (/metrics, /stats.json)%s", addr,
              cfg->stats.user ? " with basic auth" : "");
