@@ -8,13 +8,16 @@ PKGS="build-essential autoconf automake libtool pkg-config
       clang libclang-rt-14-dev
       iproute2 nftables curl wrk socat jq python3 openssl procps psmisc
       chromium python3-prometheus-client
-      haproxy nginx-light"
+      haproxy nginx-light
+      tshark keepalived iputils-ping"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
     export DEBIAN_FRONTEND=noninteractive
+    # tshark (VRRP decoding in the tests) must not ask about dumpcap setuid
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt-get update -q
     # shellcheck disable=SC2086
     apt-get install -y -q --no-install-recommends $missing
