@@ -416,9 +416,10 @@ static void attempt_failed(struct http_session *s, int err, int timeout)
     int status = timeout ? 504 : 502;
     if (!a.reused) {
         char abuf[ADDR_STRLEN];
-        atomic_fetch_add_explicit(&srv->stats.connect_errors, 1, memory_order_relaxed);
-        if (!a.connected)
+        if (!a.connected) {
+            atomic_fetch_add_explicit(&srv->stats.connect_errors, 1, memory_order_relaxed);
             health_passive_report(srv, HEALTH_CONNECT_FAIL);
+        }
         if (timeout)
             atomic_fetch_add_explicit(&srv->stats.timeouts, 1, memory_order_relaxed);
         log_limited(&rl_connect, 10, 10, LOG_LVL_WARN, "backend \"%s\" server \"%s\" (%s): %s",
@@ -597,9 +598,7 @@ static void resp_frame(struct http_session *s)
     int done = 0;
     ssize_t n = http_body_feed(&s->respb, b->data + s->s_framed, b->len - s->s_framed, &done);
     if (n < 0) {
-        s->resp_close = 1;
-        s->close_after = 1;
-        s->resp_state = HTTP_RESP_DONE;  /* stop relaying; the close tells the client */
+        /* Bad framing from the server: the close tells the client. */
         http_session_close(s, "SD");
         return;
     }
