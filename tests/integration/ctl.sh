@@ -103,7 +103,8 @@ ctl set server web/C state ready >/dev/null
 spread3 "ready: B and C take traffic again"
 
 # --- weights
-t_is "$(counts 8002 40 | cut -d' ' -f1-2)" "20 20" "wrr A:B 1:1 before set weight"
+r=$(clpy load "$LB_IP" 8002 --n 40 --c 1 --keepalive)
+t_is "$(j "$r" '.backends.A // 0') $(j "$r" '.backends.B // 0')" "20 20" "wrr A:B 1:1 before set weight (one connection: one worker's balancer)"
 ctl_rc set weight weighted/A 3
 t_is "$RC:$OUT" "0:weighted/A: weight 3 (was 1)" "set weight: answer names the change"
 r=$(clpy load "$LB_IP" 8002 --n 40 --c 1 --keepalive)
