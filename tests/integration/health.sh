@@ -17,7 +17,7 @@ backend_start G "$B:8087"
 INTERVAL=300; FAST=100; TIMEOUT=200; RISE=2; FALL=3
 conf=$T_DIR/tandem.conf
 {
-    conf_global 2
+    conf_global 2 "status_socket = \"$T_DIR/ctl.sock\";"
     cat <<EOF
 frontends = ( { name = "www"; bind = "$LB_IP:80"; mode = "http"; backend = "web"; },
               { name = "pas"; bind = "$LB_IP:81"; mode = "http"; backend = "pas"; },
@@ -123,6 +123,35 @@ done
 r=$(load 30)
 t_is "$(j "$r" .ok):$(j "$r" '.backends.D // 0')" "30:0" "primaries back: the backup is idle again" "$r"
 
+# ---- admin states win over checks; "ready" lets the health decide
+CTL_BIN=${TANDEMCTL:-$top_builddir/tandemctl}
+ctl() { "$CTL_BIN" --socket "$T_DIR/ctl.sock" "$@" 2>&1; }
+if [ -x "$CTL_BIN" ]; then
+    out=$(ctl set server web/B state maint)
+    t_like "$out" 'MAINT' "tandemctl puts B in MAINT" "$out"
+    set_health 8082 503
+    wait_log 'server "B" is DOWN: .*\(admin state MAINT kept\)' 5 >/dev/null
+    t_like "$(grep 'server "B" is DOWN' "$PROXY_LOG" | tail -1)" 'admin state MAINT kept' \
+        "B fails its checks in MAINT: logged, MAINT kept"
+    out=$(ctl set server web/B state ready)
+    t_like "$out" 'DOWN' "ready while its checks fail: B becomes DOWN, not UP" "$out"
+    r=$(load 30)
+    t_is "$(j "$r" .ok):$(j "$r" '.backends.B // 0')" "30:0" "B gets nothing while DOWN after MAINT" "$r"
+    n_up=$(grep -c 'server "B" is UP' "$PROXY_LOG")
+    set_health 8082 200
+    for i in $(seq 100); do
+        [ "$(grep -c 'server "B" is UP' "$PROXY_LOG")" -gt "$n_up" ] && break; sleep 0.02
+    done
+    out=$(ctl set server web/C state drain)
+    sleep 0.5
+    r=$(load 30)
+    t_is "$(j "$r" .ok):$(j "$r" '.backends.C // 0')" "30:0" "C in DRAIN (checks passing) gets no new client" "$r"
+    t_ge "$(j "$r" '.backends.B // 0')" 1 "B is UP again once its checks pass"
+    ctl set server web/C state ready >/dev/null
+else
+    t_skip "admin DRAIN/MAINT are not overridden by checks" "no tandemctl at $CTL_BIN"
+fi
+
 # ---- passive: a killed server is DOWN after 3 connect failures (active interval 60s)
 backend_kill E
 r=$(clpy load "$LB_IP" 81 --n 20 --c 1)
@@ -144,7 +173,6 @@ t_like "$(grep 'server "G"' "$PROXY_LOG")" \
 r=$(clpy load "$LB_IP" 82 --n 10 --c 1)
 t_is "$(j "$r" .ok):$(j "$r" '.backends.G // 0')" "10:10" "observe_only: G still gets all traffic" "$r"
 
-t_skip "admin DRAIN/MAINT are not overridden by checks" "no status socket yet (tandemctl); covered by test_health"
 t_diag "measured: detection $DETECT ms (bound $((FALL * INTERVAL + TIMEOUT))), recovery $RECOVER ms (bound $((RISE * INTERVAL)))"
 
 proxy_stop_check
