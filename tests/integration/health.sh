@@ -2,8 +2,9 @@
 # health.sh - active and passive health checks against real backends:
 # detection and recovery times, no traffic to a server once it is found
 # DOWN, slow start after recovery, health kept over a reload, backup
-# servers, 503 at once when all are down, passive connect failures,
-# observe-only checks. Timings are short (interval 300ms) to keep it fast.
+# servers, 503 at once when all are down, admin states (tandemctl) kept
+# over check results, passive connect failures, observe-only checks.
+# Timings are short (interval 300ms) to keep it fast.
 . "$(dirname "$0")/lib.sh"
 t_need_root; t_need_proxy
 topo_up
