@@ -722,7 +722,7 @@ static void load_hash_key(struct loader *ld, const config_setting_t *s,
 /* ---- routes ---- */
 
 /* Characters RFC 9110 allows in a token (header names, methods, cookie names). */
-static int is_token(const char *s)
+int is_token(const char *s)
 {
     if (!*s)
         return 0;

@@ -33,15 +33,6 @@ static void load_health_type(struct loader *ld, const config_setting_t *s,
         b->health.type = t;
 }
 
-static int health_is_token(const char *s)
-{
-    for (; *s; s++)
-        if (!strchr("!#$%&'*+-.^_`|~", *s) &&
-            !((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
-            return 0;
-    return 1;
-}
-
 /* Why a value cannot go into the check's request line or Host header, or
  * NULL: they are written verbatim, so no space or control character may
  * split the request. arg: 0 method, 1 path, 2 host, 3 body substring. */
@@ -49,7 +40,7 @@ static const char *health_text_problem(int arg, const char *v)
 {
     switch (arg) {
     case 0:
-        return health_is_token(v) ? NULL : "must be an HTTP method such as \"GET\"";
+        return is_token(v) ? NULL : "must be an HTTP method such as \"GET\"";
     case 1:
         return v[0] == '/' && no_ctl_chars(v) && !strchr(v, ' ') ? NULL
                : "must start with \"/\" and contain no spaces or control characters";

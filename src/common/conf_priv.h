@@ -93,6 +93,8 @@ const char *closest_name(const char *word, const void *base, size_t stride,
                          size_t name_off, unsigned n);
 int valid_name(const char *s);
 int no_ctl_chars(const char *s);
+/* An RFC 9110 token (header names, methods, cookie names), not empty. */
+int is_token(const char *s);
 
 __attribute__((format(printf, 3, 4)))
 void ld_error(struct loader *ld, const config_setting_t *at, const char *fmt, ...);
