@@ -1058,7 +1058,7 @@ static void backend_defaults(struct conf_backend *b, int line)
     b->server_timeout_ms = 30000;
     b->queue_timeout_ms = 5000;
     b->tunnel_timeout_ms = 3600000;
-    b->keepalive_pool = 64;
+    b->keepalive_pool = 1024;
     b->keepalive_idle_ms = 60000;
     conf_health_defaults(b);
     b->line = line;

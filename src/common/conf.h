@@ -81,7 +81,7 @@ struct conf_backend {
     uint64_t server_timeout_ms;        /* timeouts.server: waiting on the server, default 30s */
     uint64_t queue_timeout_ms;         /* timeouts.queue, default 5s */
     uint64_t tunnel_timeout_ms;        /* timeouts.tunnel: idle websocket/tcp tunnels, default 1h */
-    unsigned keepalive_pool;           /* idle server connections kept per thread, default 64 */
+    unsigned keepalive_pool;           /* idle server connections kept per thread, default 1024 */
     uint64_t keepalive_idle_ms;        /* keepalive.idle_timeout, default 60s */
     uint64_t slowstart_ms;             /* ramp after a server comes UP, default 0 */
     struct conf_health health;

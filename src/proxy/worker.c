@@ -302,8 +302,10 @@ static int listener_attach(struct worker *w, const struct net_addr *addr, int so
     l->fe_index = fe_index;
     l->wildcard = listener_is_wildcard(addr);
     if (socktype == SOCK_STREAM) {
+        /* backlog 0: the socket already listens with LISTEN_BACKLOG; -1
+         * would make libevent call listen(fd, 128) again. */
         l->evl = evconnlistener_new(w->base, on_accept, l,
-                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
         if (l->evl)
             evconnlistener_set_error_cb(l->evl, on_accept_error);
     } else {

@@ -110,7 +110,7 @@ static void test_minimal_defaults(void)
     CU_ASSERT_EQUAL(b->server_timeout_ms, 30000);
     CU_ASSERT_EQUAL(b->queue_timeout_ms, 5000);
     CU_ASSERT_EQUAL(b->tunnel_timeout_ms, 3600000);
-    CU_ASSERT_EQUAL(b->keepalive_pool, 64);
+    CU_ASSERT_EQUAL(b->keepalive_pool, 1024);
     CU_ASSERT_EQUAL(b->keepalive_idle_ms, 60000);
     CU_ASSERT_EQUAL_FATAL(b->nservers, 1);
     CU_ASSERT_STRING_EQUAL(b->servers[0].name, "web1");
