@@ -198,6 +198,25 @@ const uint8_t *addr_ip_bytes(const struct sockaddr *sa, size_t *len)
     return NULL;
 }
 
+int addr_to_v6(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port_be)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        memset(ip, 0, 10);
+        ip[10] = ip[11] = 0xff;
+        memcpy(ip + 12, &sin->sin_addr, 4);
+        *port_be = sin->sin_port;
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+        memcpy(ip, &sin6->sin6_addr, 16);
+        *port_be = sin6->sin6_port;
+        return 0;
+    }
+    return -1;
+}
+
 int addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
     size_t la, lb;

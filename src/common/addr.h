@@ -40,6 +40,10 @@ uint16_t addr_port(const struct sockaddr *sa);
  * the same whichever way it arrived. */
 const uint8_t *addr_ip_bytes(const struct sockaddr *sa, size_t *len);
 
+/* The address as 16 IPv6 bytes (IPv4 as IPv4-mapped ::ffff:a.b.c.d) and
+ * its port in network byte order. Returns -1 for non-IP families. */
+int addr_to_v6(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port_be);
+
 /* 1 if the two addresses have the same family, IP and port. */
 int addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 

@@ -3,6 +3,7 @@
  * decides which client address the proxy trusts. */
 #include "config.h"
 #include "proxy_proto.h"
+#include "addr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -248,27 +249,16 @@ struct pp_pair {
     uint16_t sport, dport;   /* network order */
 };
 
+/* One side of a header: 4 bytes for an all-IPv4 header, else 16. */
 static int pp_one(const struct sockaddr *sa, int af, uint8_t *ip, uint16_t *port)
 {
-    if (sa->sa_family == AF_INET) {
+    if (af == AF_INET && sa->sa_family == AF_INET) {
         const struct sockaddr_in *s = (const struct sockaddr_in *)sa;
-        if (af == AF_INET) {
-            memcpy(ip, &s->sin_addr, 4);
-        } else {
-            memset(ip, 0, 10);
-            ip[10] = ip[11] = 0xff;
-            memcpy(ip + 12, &s->sin_addr, 4);
-        }
+        memcpy(ip, &s->sin_addr, 4);
         *port = s->sin_port;
         return 0;
     }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)sa;
-        memcpy(ip, &s->sin6_addr, 16);
-        *port = s->sin6_port;
-        return 0;
-    }
-    return -1;
+    return addr_to_v6(sa, ip, port);
 }
 
 static int pp_pair_fill(const struct sockaddr *src, const struct sockaddr *dst,

@@ -20,27 +20,7 @@
 #define uthash_nonfatal_oom(elt) (flow_oom = 1)
 
 #include "udp_flow.h"
-
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-/* Writes a 16-byte IPv4-mapped or IPv6 address and returns the port. */
-static int flow_key_ip(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port)
-{
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-        memcpy(ip, v4mapped_prefix, sizeof(v4mapped_prefix));
-        memcpy(ip + 12, &sin->sin_addr, 4);
-        *port = sin->sin_port;
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-        memcpy(ip, &sin6->sin6_addr, 16);
-        *port = sin6->sin6_port;
-        return 0;
-    }
-    return -1;
-}
+#include "addr.h"
 
 int udp_flow_key_make(struct udp_flow_key *k, const struct sockaddr *client,
                       const struct sockaddr *local, uint16_t local_port)
@@ -48,9 +28,9 @@ int udp_flow_key_make(struct udp_flow_key *k, const struct sockaddr *client,
     uint16_t lport;
 
     memset(k, 0, sizeof(*k));
-    if (flow_key_ip(client, k->client_ip, &k->client_port) < 0)
+    if (addr_to_v6(client, k->client_ip, &k->client_port) < 0)
         return -1;
-    if (flow_key_ip(local, k->local_ip, &lport) < 0)
+    if (addr_to_v6(local, k->local_ip, &lport) < 0)
         return -1;
     k->local_port = local_port ? local_port : lport;
     return 0;
