@@ -57,11 +57,30 @@ void ctl_reply_error(struct ctl_reply *r, const char *fmt, ...)
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
     ctl_error_line(r->out, r->json, msg);
     r->failed = 1;
+    ctl_reply_done(r);
 }
 
 void ctl_reply_json(struct ctl_reply *r, struct json_out *j)
 {
     json_init(j, r->out);
+}
+
+void ctl_reply_stream(struct ctl_reply *r, ctl_more_fn more, void *state,
+                      void (*more_free)(void *state))
+{
+    ctl_reply_done(r);
+    r->more = more;
+    r->more_state = state;
+    r->more_free = more_free;
+}
+
+void ctl_reply_done(struct ctl_reply *r)
+{
+    if (r->more_free)
+        r->more_free(r->more_state);
+    r->more = NULL;
+    r->more_state = NULL;
+    r->more_free = NULL;
 }
 
 /* Number of words in a command name ("show servers" = 2). */
@@ -184,9 +203,20 @@ static int run_command(const struct ctl_command *cmds, void *arg, struct ctl_rep
 int ctl_dispatch(const struct ctl_command *cmds, void *arg, const char *line, size_t len,
                  struct evbuffer *out)
 {
+    struct ctl_reply r = { .out = out };
+    int rc = ctl_dispatch_reply(cmds, arg, line, len, &r);
+    while (r.more && r.more(&r, r.more_state))
+        ;
+    ctl_reply_done(&r);
+    return rc;
+}
+
+int ctl_dispatch_reply(const struct ctl_command *cmds, void *arg, const char *line,
+                       size_t len, struct ctl_reply *r)
+{
     char buf[CTL_MAX_LINE + 1];
     char *argv[CTL_MAX_ARGS + 1];
-    struct ctl_reply r = { .out = out };
+    struct evbuffer *out = r->out;
 
     if (len > 0 && line[len - 1] == '\r')
         len--;
@@ -203,16 +233,16 @@ int ctl_dispatch(const struct ctl_command *cmds, void *arg, const char *line, si
     /* One more slot than allowed so a trailing "json" does not count. */
     int argc = ctl_tokenize(buf, argv, CTL_MAX_ARGS + 1);
     if (argc > 0 && strcmp(argv[argc - 1], "json") == 0) {
-        r.json = 1;
+        r->json = 1;
         argc--;
     }
     if (argc < 0 || argc > CTL_MAX_ARGS) {
-        ctl_error_line(out, r.json, "too many words in command");
+        ctl_error_line(out, r->json, "too many words in command");
         return -1;
     }
     if (argc == 0) {
-        ctl_error_line(out, r.json, "empty command (try \"help\")");
+        ctl_error_line(out, r->json, "empty command (try \"help\")");
         return -1;
     }
-    return run_command(cmds, arg, &r, argc, argv);
+    return run_command(cmds, arg, r, argc, argv);
 }

@@ -19,10 +19,19 @@ struct evbuffer;
 #define CTL_MAX_LINE 4096        /* bytes in one command line, without the LF */
 #define CTL_MAX_ARGS 32          /* words in one command line */
 
+struct ctl_reply;
+
+/* Produces the next piece of a streamed reply into r->out; returns 1 while
+ * more is to come, 0 when done. */
+typedef int (*ctl_more_fn)(struct ctl_reply *r, void *state);
+
 struct ctl_reply {
     struct evbuffer *out;
     int json;                    /* the client asked for JSON */
     int failed;                  /* ctl_reply_error was called */
+    ctl_more_fn more;            /* set by ctl_reply_stream */
+    void *more_state;
+    void (*more_free)(void *state);
 };
 
 /* argv[0..argc) are the words after the command's name (and without a
@@ -44,11 +53,28 @@ struct ctl_command {
 int ctl_tokenize(char *line, char **argv, int max);
 
 /* Runs one command line (line[0..len), no LF; untrusted bytes) against the
- * table, built-in "help" included, and appends the reply to out. Returns 0
- * when the command succeeded, -1 when the reply is an error. Error replies
- * are one line "error: ...\n", or {"error":"..."}\n when JSON was asked. */
+ * table, built-in "help" included, and appends the whole reply to out
+ * (running a streamed reply to its end). Returns 0 when the command
+ * succeeded, -1 when the reply is an error. Error replies are one line
+ * "error: ...\n", or {"error":"..."}\n when JSON was asked. */
 int ctl_dispatch(const struct ctl_command *cmds, void *arg, const char *line, size_t len,
                  struct evbuffer *out);
+
+/* The same, leaving a streamed reply's continuation in *r (r->out set by
+ * the caller): ctl_server.c calls r->more as the client reads, then
+ * ctl_reply_done. */
+int ctl_dispatch_reply(const struct ctl_command *cmds, void *arg, const char *line,
+                       size_t len, struct ctl_reply *r);
+
+/* A reply too long to build at once (a table of every connection): the
+ * handler writes the first piece, then hands over more, which the server
+ * calls each time the client has taken most of what was written, until it
+ * returns 0. more_free (may be NULL) releases state at the end, or when
+ * the client goes away first. */
+void ctl_reply_stream(struct ctl_reply *r, ctl_more_fn more, void *state,
+                      void (*more_free)(void *state));
+/* Releases a pending stream (no-op when there is none). */
+void ctl_reply_done(struct ctl_reply *r);
 
 /* Appends an error reply for a line the server refused before dispatch
  * (too long, too many clients, timeout); text form. */

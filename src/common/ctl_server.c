@@ -18,10 +18,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* A streamed reply gets its next piece when the client has read the
+ * output down to this: the socket buffer stays fed, memory stays bounded. */
+#define CTL_STREAM_LOW (16 * 1024)
+#define CTL_STREAM_EMPTY_MAX 64  /* empty pieces in a row before giving up */
+
 struct ctl_client {
     struct ctl_server *srv;
     struct bufferevent *bev;
     int answered;                /* reply queued: only writing is left */
+    struct ctl_reply reply;      /* its continuation, for streamed replies */
     struct ctl_client *prev, *next;
 };
 
@@ -47,16 +53,48 @@ static void client_free(struct ctl_client *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nclients--;
+    ctl_reply_done(&c->reply);
     bufferevent_free(c->bev);
     free(c);
 }
 
-/* Queues the reply and stops reading; the write callback closes the
- * connection once the client has taken every byte. */
+/* Called whenever the client has read the output down to the write low
+ * watermark: the next piece of a streamed reply, or the end. */
+static void client_pump(struct ctl_client *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->reply.more) {
+        size_t before = evbuffer_get_length(out);
+        int more = 1;
+        c->reply.out = out;
+        /* One piece per call keeps the loop responsive; an empty piece
+         * would never trigger another write callback, so ask again. */
+        for (int i = 0; more && i < CTL_STREAM_EMPTY_MAX; i++) {
+            more = c->reply.more(&c->reply, c->reply.more_state);
+            if (evbuffer_get_length(out) > before)
+                break;
+        }
+        if (more && evbuffer_get_length(out) > before)
+            return;
+        ctl_reply_done(&c->reply);
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    }
+    if (evbuffer_get_length(out) == 0)
+        client_free(c);
+}
+
+/* Queues the reply and stops reading; the write callback streams the rest
+ * of a long reply and closes once the client has taken every byte. */
 static void client_answer(struct ctl_client *c, struct evbuffer *reply)
 {
     c->answered = 1;
     bufferevent_disable(c->bev, EV_READ);
+    if (c->reply.more)
+        bufferevent_setwatermark(c->bev, EV_WRITE, CTL_STREAM_LOW, 0);
+    if (evbuffer_get_length(reply) == 0) {
+        client_pump(c);
+        return;
+    }
     bufferevent_write_buffer(c->bev, reply);
     bufferevent_enable(c->bev, EV_WRITE);
 }
@@ -70,7 +108,8 @@ static void client_run_line(struct ctl_client *c, size_t len)
         return;
     }
     const char *line = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
-    ctl_dispatch(c->srv->cmds, c->srv->arg, line, len, reply);
+    c->reply = (struct ctl_reply){ .out = reply };
+    ctl_dispatch_reply(c->srv->cmds, c->srv->arg, line, len, &c->reply);
     client_answer(c, reply);
     evbuffer_free(reply);
 }
@@ -111,8 +150,9 @@ static void on_client_read(struct bufferevent *bev, void *arg)
 static void on_client_write(struct bufferevent *bev, void *arg)
 {
     struct ctl_client *c = arg;
-    if (c->answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        client_free(c);
+    (void)bev;
+    if (c->answered)
+        client_pump(c);
 }
 
 static void on_client_event(struct bufferevent *bev, short what, void *arg)

@@ -11,7 +11,11 @@
  * Bounds: CTL_MAX_LINE bytes per line ("error: line too long"),
  * max_clients connections at once (more get "error: too many clients"),
  * timeout_ms to send the line and to read the reply. Replies are built in
- * memory and written as the client reads them, never blocking the loop. */
+ * memory and written as the client reads them, never blocking the loop;
+ * very long ones are produced piece by piece (ctl_reply_stream).
+ *
+ * The process must ignore SIGPIPE (both daemons do): a client that leaves
+ * before reading its answer would otherwise kill it. */
 #ifndef TANDEM_CTL_SERVER_H
 #define TANDEM_CTL_SERVER_H
 

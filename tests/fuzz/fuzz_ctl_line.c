@@ -41,7 +41,29 @@ static void fail_if_odd(struct ctl_reply *r, int argc, char **argv, int json, vo
         ctl_reply_printf(r, "even\n");
 }
 
+/* "stream N": N % 50 numbered lines, one per piece (ctl_reply_stream). */
+static int stream_more(struct ctl_reply *r, void *state)
+{
+    int *left = state;
+    if (*left <= 0)
+        return 0;
+    ctl_reply_printf(r, "line %d\n", (*left)--);
+    return *left > 0;
+}
+
+static void stream_n(struct ctl_reply *r, int argc, char **argv, int json, void *arg)
+{
+    (void)argc; (void)json; (void)arg;
+    int *left = malloc(sizeof(*left));
+    if (!left)
+        return;
+    *left = abs(atoi(argv[0]) % 50);
+    ctl_reply_printf(r, "start\n");
+    ctl_reply_stream(r, stream_more, left, free);
+}
+
 static const struct ctl_command cmds[] = {
+    { "stream", "N", "streamed", 1, 1, stream_n },
     { "show", "[WHAT]", "show", 0, 1, echo_args },
     { "show servers", "[BACKEND]", "servers", 0, 1, echo_args },
     { "set server", "B/S state S", "set", 3, 3, echo_args },

@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,40 @@ static void big(struct ctl_reply *r, int argc, char **argv, int json, void *arg)
         ctl_reply_printf(r, "line %05d of a long reply that must stream\n", i);
 }
 
+/* "stream N": N lines, 1000 per piece, as a streamed reply. */
+struct stream_state {
+    int next, total;
+};
+static size_t stream_max_pending;      /* largest output seen before a piece */
+static int stream_freed;
+
+static int stream_more(struct ctl_reply *r, void *arg)
+{
+    struct stream_state *st = arg;
+    size_t pending = evbuffer_get_length(r->out);
+    if (pending > stream_max_pending)
+        stream_max_pending = pending;
+    for (int i = 0; i < 1000 && st->next < st->total; i++, st->next++)
+        ctl_reply_printf(r, "streamed line %07d\n", st->next);
+    return st->next < st->total;
+}
+
+static void stream_free(void *arg)
+{
+    stream_freed++;
+    free(arg);
+}
+
+static void stream(struct ctl_reply *r, int argc, char **argv, int json, void *arg)
+{
+    struct stream_state *st = calloc(1, sizeof(*st));
+    st->total = atoi(argv[0]);
+    ctl_reply_printf(r, "header\n");
+    ctl_reply_stream(r, stream_more, st, stream_free);
+}
+
 static const struct ctl_command cmds[] = {
+    { "stream", "N", "a streamed reply of N lines", 1, 1, stream },
     { "show", "[WHAT]", "show something", 0, 1, record },
     { "show servers", "[BACKEND]", "list servers", 0, 1, record },
     { "set weight", "BACKEND/SERVER N", "set a weight", 2, 2, record },
@@ -355,6 +389,55 @@ static void test_server_roundtrip(void)
     remove_paths();
 }
 
+/* 200000 lines (4 MB) reach the client whole, while the server never
+ * holds much more than one piece beyond the low watermark. */
+static void test_server_stream(void)
+{
+    struct event_base *base = event_base_new();
+    struct ctl_server_opts o = { 0 };
+    char err[256];
+    make_paths();
+    o.path = sock_path;
+    struct ctl_server *s = ctl_server_start(base, &o, cmds, "srv", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    stream_max_pending = 0;
+    stream_freed = 0;
+    char *r = ask(base, "stream 200000\n", 14);
+    CU_ASSERT_EQUAL(strlen(r), 7 + 200000u * 22);
+    CU_ASSERT_EQUAL(strncmp(r, "header\nstreamed line 0000000\n", 29), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r, "streamed line 0199999\n"));
+    CU_ASSERT(stream_max_pending <= 64 * 1024);
+    CU_ASSERT_EQUAL(stream_freed, 1);
+    free(r);
+
+    /* A client that leaves mid-stream: the state is still released. */
+    int fd = connect_to(sock_path);
+    CU_ASSERT(write(fd, "stream 1000000\n", 15) == 15);
+    for (int i = 0; i < 50; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    close(fd);
+    for (int i = 0; i < 200 && stream_freed < 2; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    CU_ASSERT_EQUAL(stream_freed, 2);
+    CU_ASSERT_EQUAL(ctl_server_clients(s), 0u);
+    ctl_server_stop(s);
+    event_base_free(base);
+    remove_paths();
+}
+
+static void test_dispatch_stream_pure(void)
+{
+    int rc;
+    stream_freed = 0;
+    char *s = run("stream 2500", &rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(strlen(s), 7 + 2500u * 22);
+    CU_ASSERT_EQUAL(stream_freed, 1);
+    free(s);
+}
+
 static void test_server_bounds(void)
 {
     struct event_base *base = event_base_new();
@@ -427,6 +510,7 @@ static const struct unit_test cmd_tests[] = {
     UNIT_TEST(test_dispatch_handler_error),
     UNIT_TEST(test_dispatch_garbage),
     UNIT_TEST(test_dispatch_help),
+    UNIT_TEST(test_dispatch_stream_pure),
     { NULL, NULL }
 };
 
@@ -438,6 +522,7 @@ static const struct unit_test json_tests[] = {
 
 static const struct unit_test server_tests[] = {
     UNIT_TEST(test_server_roundtrip),
+    UNIT_TEST(test_server_stream),
     UNIT_TEST(test_server_bounds),
     UNIT_TEST(test_server_start_errors),
     { NULL, NULL }
@@ -445,6 +530,7 @@ static const struct unit_test server_tests[] = {
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN);     /* as in the daemons: see ctl_server.h */
     const struct unit_suite suites[] = {
         { "ctl_cmd", cmd_tests },
         { "json_out", json_tests },
