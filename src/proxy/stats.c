@@ -59,14 +59,26 @@ const char *stats_backend_status(const struct stats_backend_sum *sum)
     return sum->servers_up > 0 ? "UP" : "DOWN";
 }
 
-static void json_responses(struct json_out *j, const _Atomic uint64_t *resp)
+static void load_classes(const _Atomic uint64_t *src, uint64_t dst[6])
 {
+    for (unsigned k = 0; k < 6; k++)
+        dst[k] = LOAD(src[k]);
+}
+
+/* The traffic fields every object has, in the same order everywhere. */
+static void json_traffic(struct json_out *j, uint64_t conns, uint64_t requests,
+                         const uint64_t resp[6], uint64_t bytes_in, uint64_t bytes_out)
+{
+    json_kv_u64(j, "connections", conns);
+    json_kv_u64(j, "requests", requests);
     json_key(j, "responses");
     json_obj_begin(j);
     for (unsigned k = 1; k < 6; k++)
-        json_kv_u64(j, stats_class_name(k), LOAD(resp[k]));
-    json_kv_u64(j, "other", LOAD(resp[0]));
+        json_kv_u64(j, stats_class_name(k), resp[k]);
+    json_kv_u64(j, "other", resp[0]);
     json_obj_end(j);
+    json_kv_u64(j, "bytes_in", bytes_in);
+    json_kv_u64(j, "bytes_out", bytes_out);
 }
 
 void stats_totals(const struct runtime *rt, struct stats_totals *t)
@@ -108,17 +120,16 @@ void stats_json_info(struct json_out *j, const struct runtime *rt, const struct 
 void stats_json_frontend(struct json_out *j, const struct frontend_rt *fe)
 {
     const struct frontend_counters *c = &fe->stats;
+    uint64_t resp[6];
     json_obj_begin(j);
     json_kv_str(j, "name", fe->conf->name);
     json_kv_str(j, "mode", conf_mode_name(fe->conf->mode));
     json_kv_str(j, "status", "OPEN");
     json_kv_i64(j, "active", LOAD(fe->active));
     json_kv_u64(j, "maxconn", fe->conf->maxconn);
-    json_kv_u64(j, "connections", LOAD(c->conns_total));
-    json_kv_u64(j, "requests", LOAD(c->requests));
-    json_responses(j, c->responses);
-    json_kv_u64(j, "bytes_in", LOAD(c->bytes_in));
-    json_kv_u64(j, "bytes_out", LOAD(c->bytes_out));
+    load_classes(c->responses, resp);
+    json_traffic(j, LOAD(c->conns_total), LOAD(c->requests), resp, LOAD(c->bytes_in),
+                 LOAD(c->bytes_out));
     json_kv_u64(j, "denied", LOAD(c->denied));
     json_kv_u64(j, "errors", LOAD(c->errors));
     json_obj_end(j);
@@ -127,6 +138,7 @@ void stats_json_frontend(struct json_out *j, const struct frontend_rt *fe)
 void stats_json_server(struct json_out *j, const struct server *s)
 {
     const struct server_counters *c = &s->stats;
+    uint64_t resp[6];
     char addr[ADDR_STRLEN];
     const struct conf_backend *cb = s->backend->conf;
     json_obj_begin(j);
@@ -139,11 +151,9 @@ void stats_json_server(struct json_out *j, const struct server *s)
         json_kv_i64(j, "config_weight", cb->servers[s->index].weight);
     json_kv_i64(j, "active", LOAD(s->active));
     json_kv_u64(j, "maxconn", s->maxconn);
-    json_kv_u64(j, "connections", LOAD(c->conns_total));
-    json_kv_u64(j, "requests", LOAD(c->requests));
-    json_responses(j, c->responses);
-    json_kv_u64(j, "bytes_in", LOAD(c->bytes_in));
-    json_kv_u64(j, "bytes_out", LOAD(c->bytes_out));
+    load_classes(c->responses, resp);
+    json_traffic(j, LOAD(c->conns_total), LOAD(c->requests), resp, LOAD(c->bytes_in),
+                 LOAD(c->bytes_out));
     json_kv_u64(j, "connect_errors", LOAD(c->connect_errors));
     json_kv_u64(j, "timeouts", LOAD(c->timeouts));
     json_kv_u64(j, "retries", LOAD(c->retries));
@@ -164,16 +174,7 @@ void stats_json_backend(struct json_out *j, const struct backend *be, int with_s
     json_kv_i64(j, "weight", sum.weight);
     json_kv_i64(j, "active", sum.active);
     json_kv_i64(j, "queued", LOAD(((struct backend *)be)->queued));
-    json_kv_u64(j, "connections", sum.conns_total);
-    json_kv_u64(j, "requests", sum.requests);
-    json_key(j, "responses");
-    json_obj_begin(j);
-    for (unsigned k = 1; k < 6; k++)
-        json_kv_u64(j, stats_class_name(k), sum.responses[k]);
-    json_kv_u64(j, "other", sum.responses[0]);
-    json_obj_end(j);
-    json_kv_u64(j, "bytes_in", sum.bytes_in);
-    json_kv_u64(j, "bytes_out", sum.bytes_out);
+    json_traffic(j, sum.conns_total, sum.requests, sum.responses, sum.bytes_in, sum.bytes_out);
     json_kv_u64(j, "connect_errors", sum.connect_errors);
     json_kv_u64(j, "timeouts", sum.timeouts);
     json_kv_u64(j, "retries", sum.retries);
