@@ -76,11 +76,14 @@ static void vrrp_show_text(struct ctl_reply *r, const struct vrrp_instance *in)
                      (unsigned long long)in->send_errors, (unsigned long long)in->priority0_in,
                      (unsigned long long)in->priority0_out, (unsigned long long)in->late_timers,
                      (unsigned long long)in->late_max_ms);
+    uint64_t total = 0;
     ctl_reply_printf(r, "  dropped");
-    for (int d = 1; d < VRRP_DROP_COUNT; d++)
+    for (int d = 1; d < VRRP_DROP_COUNT; d++) {
+        total += in->drops[d];
         if (in->drops[d])
             ctl_reply_printf(r, " %s=%llu", vrrp_drop_name(d), (unsigned long long)in->drops[d]);
-    ctl_reply_printf(r, "\n");
+    }
+    ctl_reply_printf(r, "%s\n", total ? "" : " none");
     unsigned n = in->ntransitions, first = n > VRRP_TRANSITIONS_KEPT ? n - VRRP_TRANSITIONS_KEPT : 0;
     for (unsigned i = first; i < n; i++) {
         const struct vrrp_transition *t = &in->transitions[i % VRRP_TRANSITIONS_KEPT];

@@ -8,6 +8,15 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_vrrp.sh"
 t_need_root; t_need_vrrp
+# tandem-vrrp -t: the vrrp section checked with FILE:LINE messages.
+printf 'vrrp = { interface = "eth0";\n  instances = ( { name = "web"; vrid = 300; vips = [ "%s/24" ]; } ); };\n' \
+    "$VIP" > "$T_DIR/bad.conf"
+out=$("$VRRP_BIN" -t -c "$T_DIR/bad.conf" 2>&1); rc=$?
+t_is "$rc" 1 "tandem-vrrp -t exits 1 on a bad file"
+t_like "$out" "bad.conf:2: instance \"web\": vrid 300 is out of range \(1-255\)" "-t prints FILE:LINE: message"
+t_like "$("$VRRP_BIN" -t -c "$(vrrp_conf A 150)" 2>&1)" "configuration is valid \(1 instance\)" "-t accepts a good file"
+t_like "$("$VRRP_BIN" --help)" "Usage: tandem-vrrp" "--help"
+
 vrrp_topo_up
 cap_start || t_diag "no tshark: packets not decoded"
 
@@ -84,6 +93,21 @@ t_is "$(j "$show" '.instances | length')" 2 "show lists both instances"
 t_is "$(j "$show" '.instances[] | select(.name=="web") | .transitions | length >= 2')" true "show has transitions"
 t_like "$(vrrp_ctl A show)" "packets in [0-9]+ out [1-9]" "text show has counters"
 t_is "$(vrrp_ctl A ping)" pong "ping answers pong"
+
+# SIGHUP again without db: it resigns and its VIP goes; web's stays.
+cp "$confA2" "$T_DIR/with-db.conf"
+vrrp_conf A 150 "preempt = false;" >/dev/null
+kill -HUP "${VRRP_PID[A]}"
+t=$(wait_until 3 lacks_vip A 198.51.100.101)
+t_diag "reload: removed instance db gave its VIP up after $t ms"
+t_is "$(vip_holders 198.51.100.101)/$(vip_holders $VIP)" "/A" "reload: db's VIP removed, web's kept"
+t_is "$(j "$(vrrp_ctl A show json)" '.instances | length')" 1 "show lists one instance again"
+# A bad file on SIGHUP: the running configuration stays.
+echo "vrrp = { instances = oops; };" > "$confA2"
+kill -HUP "${VRRP_PID[A]}"
+sleep 0.3
+t_is "$(vrrp_state A web)/$(vip_holders $VIP)" "MASTER/A" "a bad reload keeps the running configuration"
+t_like "$(cat "$T_DIR/vrrp-A.log")" "reload failed: keeping the running configuration" "a bad reload is logged"
 
 vrrp_kill A TERM
 vrrp_kill B TERM
