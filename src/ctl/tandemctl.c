@@ -362,6 +362,22 @@ static int run_remote(const struct options *o, const struct subcommand *c, int a
     return rc;
 }
 
+/* "show" alone (or "show foo") is a command family: list its members. */
+static int unknown_command(const char *word)
+{
+    size_t n = strlen(word);
+    int family = 0;
+    for (const struct subcommand *c = subcommands; c->name; c++)
+        if (strncmp(c->name, word, n) == 0 && c->name[n] == ' ') {
+            if (!family++)
+                fprintf(stderr, "tandemctl: \"%s\" needs a subcommand:\n", word);
+            fprintf(stderr, "  tandemctl %s%s%s\n", c->name, c->args[0] ? " " : "", c->args);
+        }
+    if (family)
+        return EXIT_USAGE;
+    return usage_error(NULL, "unknown command \"%s\"", word);
+}
+
 static int run_command(const struct options *o, int argc, char **argv)
 {
     int used;
@@ -369,7 +385,7 @@ static int run_command(const struct options *o, int argc, char **argv)
         return cmd_help(argc - 1, argv + 1);
     const struct subcommand *c = find_subcommand(argc, argv, &used);
     if (!c)
-        return usage_error(NULL, "unknown command \"%s\"", argv[0]);
+        return unknown_command(argv[0]);
     argc -= used;
     argv += used;
     for (int i = 0; i < argc; i++)

@@ -129,6 +129,9 @@ spread3 "traffic still flows after the refused reload"
 # --- errors and exit codes
 ctl_rc frobnicate
 t_like "$RC:$OUT" '^2:tandemctl: unknown command "frobnicate"' "unknown command: usage error, exit 2"
+ctl_rc show
+t_like "$RC:$(printf '%s' "$OUT" | tr '\n' ' ')" '^2:tandemctl: "show" needs a subcommand: .*show servers \[BACKEND\]' \
+    "\"show\" alone: exit 2, lists the show commands"
 ctl_rc set weight web/A 300
 t_is "$RC" 2 "weight 300: usage error, exit 2"
 ctl_rc set server web/A state sideways
