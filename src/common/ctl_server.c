@@ -108,6 +108,11 @@ static void client_run_line(struct ctl_client *c, size_t len)
         return;
     }
     const char *line = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+    if (!line) {
+        evbuffer_free(reply);
+        client_free(c);
+        return;
+    }
     c->reply = (struct ctl_reply){ .out = reply };
     ctl_dispatch_reply(c->srv->cmds, c->srv->arg, line, len, &c->reply);
     client_answer(c, reply);

@@ -272,13 +272,12 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads the whole answer (the daemon closes after it) into *out. */
-static int read_answer(int fd, int timeout_s, const char *path, char **out, size_t *outlen)
+/* Reads up to len bytes before the deadline: >0 bytes, 0 at EOF, -1 on
+ * error or timeout (said on stderr). */
+static ssize_t read_some(int fd, char *buf, size_t len, long long deadline, const char *path,
+                         int timeout_s)
 {
-    size_t cap = 8192, len = 0;
-    char *buf = malloc(cap);
-    long long deadline = now_ms() + (long long)timeout_s * 1000;
-    while (buf) {
+    for (;;) {
         long long left = deadline - now_ms();
         struct pollfd p = { .fd = fd, .events = POLLIN };
         int r = left > 0 ? poll(&p, 1, (int)left) : 0;
@@ -286,47 +285,49 @@ static int read_answer(int fd, int timeout_s, const char *path, char **out, size
             continue;
         if (r == 0) {
             fprintf(stderr, "tandemctl: %s: no answer within %d s\n", path, timeout_s);
-            break;
+            return -1;
         }
-        if (len + 4096 > cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                break;
-            buf = nb;
-        }
-        ssize_t n = read(fd, buf + len, cap - len - 1);
+        ssize_t n = read(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
+        if (n < 0)
             fprintf(stderr, "tandemctl: %s: %s\n", path, strerror(errno));
-            break;
-        }
-        if (n == 0) {
-            buf[len] = '\0';
-            *out = buf;
-            *outlen = len;
-            return 0;
-        }
-        len += (size_t)n;
+        return n;
     }
-    free(buf);
-    return -1;
 }
 
-/* Prints the answer; errors ("error: ..." or {"error":...}) decide the
- * exit status. Text errors go to stderr, JSON ones to stdout for scripts. */
-static int print_answer(const char *ans, size_t len, const char *path, int json)
+/* The answer's first bytes say whether it is an error ("error: ..." or
+ * {"error":...}); the rest is copied to stdout as it arrives, so a long
+ * answer is never held whole. Text errors go to stderr, JSON ones to
+ * stdout for scripts. Returns the exit status. */
+static int relay_answer(int fd, const char *path, const struct options *o)
 {
-    if (len == 0) {
+    char buf[16384];
+    size_t have = 0;
+    long long deadline = now_ms() + (long long)o->timeout_s * 1000;
+    ssize_t n = 1;
+    while (have < 9 && n > 0) {          /* strlen("{\"error\":") */
+        n = read_some(fd, buf + have, sizeof(buf) - have, deadline, path, o->timeout_s);
+        if (n > 0)
+            have += (size_t)n;
+    }
+    if (n < 0)
+        return EXIT_NOSOCKET;
+    if (have == 0) {
         fprintf(stderr, "tandemctl: %s closed the connection without an answer\n", path);
         return EXIT_NOSOCKET;
     }
-    if (strncmp(ans, "error: ", 7) == 0) {
-        fprintf(stderr, "tandemctl: %s", ans + 7);
-        return EXIT_FAILED;
-    }
-    fwrite(ans, 1, len, stdout);
-    return json && strncmp(ans, "{\"error\":", 9) == 0 ? EXIT_FAILED : 0;
+    int text_error = have >= 7 && memcmp(buf, "error: ", 7) == 0;
+    int rc = text_error || (o->json && have >= 9 && memcmp(buf, "{\"error\":", 9) == 0)
+                 ? EXIT_FAILED : 0;
+    FILE *out = text_error ? stderr : stdout;
+    if (text_error)
+        fputs("tandemctl: ", stderr);
+    fwrite(buf + (text_error ? 7 : 0), 1, have - (text_error ? 7 : 0), out);
+    while ((n = read_some(fd, buf, sizeof(buf), deadline, path, o->timeout_s)) > 0)
+        fwrite(buf, 1, (size_t)n, out);
+    fflush(out);
+    return n < 0 ? EXIT_NOSOCKET : rc;
 }
 
 static int run_remote(const struct options *o, const struct subcommand *c, int argc,
@@ -346,18 +347,13 @@ static int run_remote(const struct options *o, const struct subcommand *c, int a
     int fd = connect_socket(path);
     if (fd < 0)
         return EXIT_NOSOCKET;
-    char *ans = NULL;
-    size_t len = 0;
     int rc;
     if (send_all(fd, line, n) < 0) {
         fprintf(stderr, "tandemctl: %s: sending the command: %s\n", path, strerror(errno));
         rc = EXIT_NOSOCKET;
-    } else if (read_answer(fd, o->timeout_s, path, &ans, &len) < 0) {
-        rc = EXIT_NOSOCKET;
     } else {
-        rc = print_answer(ans, len, path, o->json);
+        rc = relay_answer(fd, path, o);
     }
-    free(ans);
     close(fd);
     return rc;
 }

@@ -206,6 +206,19 @@ t_like "$RC:$OUT" '^1:tandemctl: unknown command "show json"' "vrrp --json sends
 OUT=$("$CTL_BIN" --vrrp-socket "$VSOCK" vrrp switchover 2>&1); RC=$?
 t_is "$RC" 2 "vrrp switchover without an instance: usage error"
 
+# --- a daemon that accepts and never answers: bounded by --timeout, exit 3
+MSOCK=$T_DIR/mute.sock
+"$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); time.sleep(10)' "$MSOCK" >/dev/null 2>&1 &
+T_PIDS+=($!)
+for i in $(seq 50); do [ -S "$MSOCK" ] && break; sleep 0.05; done
+t0=$(date +%s%N)
+OUT=$("$CTL_BIN" --socket "$MSOCK" --timeout 1 ping 2>&1); RC=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+t_like "$RC:$OUT" "^3:tandemctl: $MSOCK: no answer within 1 s" "a mute socket: exit 3 after --timeout"
+t_le "$ms" 3000 "--timeout 1 returns within 3 s"
+
 proxy_stop_check
 t_is "$([ -e "$SOCK" ] && echo present || echo removed)" removed "the socket file is removed at exit"
 t_done
