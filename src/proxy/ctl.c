@@ -11,7 +11,6 @@
 #include "health.h"
 #include "log.h"
 
-#include <errno.h>
 #include <event2/buffer.h>
 #include <inttypes.h>
 #include <stdio.h>
