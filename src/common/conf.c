@@ -7,6 +7,7 @@
 #include "config.h"
 #include "conf.h"
 #include "conf_health.h"
+#include "conf_ratelimit.h"
 #include "conf_stats.h"
 #include "conf_priv.h"
 #include "addr.h"
@@ -841,6 +842,7 @@ static const struct key_spec route_keys[] = {
     CUSTOM("cookie", 0, load_route_named, ROUTE_COOKIE),
     CUSTOM("query", 0, load_route_named, ROUTE_QUERY),
     CUSTOM("backend", KEY_REQUIRED, load_route_backend, 0),
+    CUSTOMF("rate_limit", 0, conf_ratelimit_load, 1, struct conf_route, rate_limits),
     KEYS_END
 };
 
@@ -965,6 +967,7 @@ static const struct key_spec frontend_keys[] = {
     GROUP("timeouts", 0, fe_timeout_keys),
     GROUP("limits", KEY_HTTP, fe_limit_keys),
     GROUP("udp", KEY_UDP, fe_udp_keys),
+    CUSTOMF("rate_limit", KEY_HTTP | KEY_TCP, conf_ratelimit_load, 0, FE, rate_limits),
     CUSTOM("routes", KEY_HTTP, load_routes, 0),
     NAME("backend", FE, default_backend, 0),
     KEYS_END
@@ -1338,6 +1341,7 @@ static void route_free(struct conf_route *r)
     }
     free(r->conds);
     free(r->backend);
+    conf_ratelimits_free(&r->rate_limits);
 }
 
 static void frontend_free(struct conf_frontend *fe)
@@ -1348,6 +1352,7 @@ static void frontend_free(struct conf_frontend *fe)
         route_free(&fe->routes[i]);
     free(fe->routes);
     free(fe->default_backend);
+    conf_ratelimits_free(&fe->rate_limits);
 }
 
 static void backend_free(struct conf_backend *b)

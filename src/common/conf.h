@@ -108,6 +108,29 @@ struct conf_route_cond {
     char *value;
 };
 
+/* rate_limit = { ... } or ( { ... }, ... ) on a frontend or a route
+ * (docs/ratelimit.md; the limiters are src/proxy/ratelimit.c). */
+enum rl_algo { RL_TOKEN_BUCKET = 0, RL_SLIDING_WINDOW, RL_FIXED_WINDOW };
+enum rl_key_kind { RL_KEY_IP = 0, RL_KEY_HEADER, RL_KEY_COOKIE, RL_KEY_PATH, RL_KEY_GLOBAL };
+#define RL_RATE_MAX 10000000u         /* keeps rate x per far from overflow */
+
+struct conf_ratelimit {
+    char *name;                        /* unique in the file; default "FE.N" or "FE.routeR.N" */
+    int key;                           /* enum rl_key_kind, default ip */
+    char *key_name;                    /* header or cookie name */
+    int algo;                          /* enum rl_algo, default token_bucket */
+    unsigned rate;                     /* requests (tcp: connections) per `per`, required */
+    uint64_t per_ms;                   /* default 1s */
+    unsigned burst;                    /* token bucket capacity, default rate */
+    unsigned max_keys;                 /* keys tracked (LRU), default 100000 */
+    int line;
+};
+
+struct conf_ratelimits {
+    struct conf_ratelimit *v;
+    unsigned n;
+};
+
 /* A route matches when all its conditions match; the first match wins.
  * A route with no condition matches everything (a default). */
 struct conf_route {
@@ -115,6 +138,7 @@ struct conf_route {
     unsigned nconds;
     char *backend;                     /* backend name */
     int backend_index;                 /* resolved index into tandem_config.backends */
+    struct conf_ratelimits rate_limits;/* checked after the frontend's */
     int line;
 };
 
@@ -149,6 +173,7 @@ struct conf_frontend {
     /* udp = { flow_timeout, max_flows } */
     uint64_t udp_flow_timeout_ms;      /* default 30s */
     unsigned udp_max_flows;            /* per worker thread, default 65536 */
+    struct conf_ratelimits rate_limits;/* http and tcp */
     int line;
 };
 

@@ -2,6 +2,7 @@
  * and carrying servers over a reload. */
 #include "config.h"
 #include "runtime.h"
+#include "ratelimit_rt.h"
 #include "log.h"
 
 #include <stddef.h>
@@ -114,6 +115,7 @@ static void runtime_free(struct runtime *rt)
         free(rt->backends[b].servers);
     }
     free(rt->backends);
+    ratelimit_runtime_free(rt);
     free(rt->frontends);
     conf_free(rt->cfg);
     free(rt);
@@ -136,6 +138,8 @@ struct runtime *runtime_build(struct tandem_config *cfg, struct runtime *prev)
         rt->frontends[i].index = i;
     }
     rt->nfrontends = cfg->nfrontends;
+    if (ratelimit_runtime_build(rt, prev) < 0)      /* unchanged limits keep their counts */
+        goto fail;
     for (unsigned i = 0; i < cfg->nbackends; i++) {
         rt->nbackends = i + 1;
         if (backend_build(&rt->backends[i], i, &cfg->backends[i], prev) < 0)

@@ -21,10 +21,14 @@ struct frontend_counters {
     _Atomic uint64_t bytes_out;        /* to clients */
     _Atomic uint64_t denied;           /* refused: PROXY header, smuggling, limits */
     _Atomic uint64_t errors;           /* malformed requests (4xx we generated) */
+    _Atomic uint64_t rate_limited;     /* refused by a rate_limit (429, tcp: closed) */
 };
+
+struct rl_frontend;
 
 struct frontend_rt {
     const struct conf_frontend *conf;
+    struct rl_frontend *rl;            /* its rate limits (ratelimit_rt.h), NULL if none */
     unsigned index;
     _Atomic int active;                /* open client connections, all threads */
     struct frontend_counters stats;
