@@ -762,6 +762,9 @@ static const char *route_value_problem(enum route_cond_kind kind, const char *v)
                : "must start with \"/\" and contain no spaces or control characters";
     case ROUTE_METHOD:
         return is_token(v) ? NULL : "must be an HTTP method such as \"GET\"";
+    case ROUTE_SNI:          /* a ClientHello carries no IP literal nor port */
+        return v[0] != '[' && valid_host(v) ? NULL
+               : "must be a server name, optionally starting with \"*.\"";
     default:
         return NULL;
     }
@@ -774,7 +777,7 @@ static struct conf_route_cond *route_add_cond(struct conf_route *r, enum route_c
     return c;
 }
 
-/* host, path_prefix, path, method: a string condition. */
+/* host, path_prefix, path, method, sni: a string condition. */
 static void load_route_string(struct loader *ld, const config_setting_t *s,
                               const struct key_spec *k, void *obj)
 {
@@ -789,7 +792,7 @@ static void load_route_string(struct loader *ld, const config_setting_t *s,
     }
     struct conf_route_cond *c = route_add_cond(r, (enum route_cond_kind)k->arg);
     c->value = strdup(v);
-    if (c->value && k->arg == ROUTE_HOST)       /* host names match case-insensitively */
+    if (c->value && (k->arg == ROUTE_HOST || k->arg == ROUTE_SNI))  /* case-insensitive */
         for (char *p = c->value; *p; p++)
             *p = (char)tolower((unsigned char)*p);
 }
@@ -832,15 +835,18 @@ static void load_route_named(struct loader *ld, const config_setting_t *s,
 static void load_route_backend(struct loader *ld, const config_setting_t *s,
                                const struct key_spec *k, void *obj);
 
-#define ROUTE_COND_MAX 7   /* one per kind: libconfig refuses a repeated key */
+#define ROUTE_COND_MAX 8   /* one per kind: libconfig refuses a repeated key */
+/* Conditions on the request are http's; mode tcp routes by the TLS server
+ * name read from the ClientHello (SNI passthrough, docs/l4.md). */
 static const struct key_spec route_keys[] = {
-    CUSTOM("host", 0, load_route_string, ROUTE_HOST),
-    CUSTOM("path_prefix", 0, load_route_string, ROUTE_PATH_PREFIX),
-    CUSTOM("path", 0, load_route_string, ROUTE_PATH),
-    CUSTOM("method", 0, load_route_string, ROUTE_METHOD),
-    CUSTOM("header", 0, load_route_named, ROUTE_HEADER),
-    CUSTOM("cookie", 0, load_route_named, ROUTE_COOKIE),
-    CUSTOM("query", 0, load_route_named, ROUTE_QUERY),
+    CUSTOM("host", KEY_HTTP, load_route_string, ROUTE_HOST),
+    CUSTOM("path_prefix", KEY_HTTP, load_route_string, ROUTE_PATH_PREFIX),
+    CUSTOM("path", KEY_HTTP, load_route_string, ROUTE_PATH),
+    CUSTOM("method", KEY_HTTP, load_route_string, ROUTE_METHOD),
+    CUSTOM("header", KEY_HTTP, load_route_named, ROUTE_HEADER),
+    CUSTOM("cookie", KEY_HTTP, load_route_named, ROUTE_COOKIE),
+    CUSTOM("query", KEY_HTTP, load_route_named, ROUTE_QUERY),
+    CUSTOM("sni", KEY_TCP, load_route_string, ROUTE_SNI),
     CUSTOM("backend", KEY_REQUIRED, load_route_backend, 0),
     CUSTOMF("rate_limit", 0, conf_ratelimit_load, 1, struct conf_route, rate_limits),
     KEYS_END
@@ -968,7 +974,7 @@ static const struct key_spec frontend_keys[] = {
     GROUP("limits", KEY_HTTP, fe_limit_keys),
     GROUP("udp", KEY_UDP, fe_udp_keys),
     CUSTOMF("rate_limit", KEY_HTTP | KEY_TCP, conf_ratelimit_load, 0, FE, rate_limits),
-    CUSTOM("routes", KEY_HTTP, load_routes, 0),
+    CUSTOM("routes", KEY_HTTP | KEY_TCP, load_routes, 0),
     NAME("backend", FE, default_backend, 0),
     KEYS_END
 };

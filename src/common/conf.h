@@ -97,11 +97,12 @@ enum route_cond_kind {
     ROUTE_COOKIE,          /* cookie = { name = "beta"; value = "1"; } */
     ROUTE_QUERY,           /* query = { name = "v"; value = "2"; } */
     ROUTE_METHOD,          /* method = "POST" */
+    ROUTE_SNI,             /* sni = "www.example.com" or "*.example.com" (mode tcp only) */
 };
 
 /* One condition. For HEADER/COOKIE/QUERY a NULL value means "present".
- * HOST/PATH_PREFIX/PATH/METHOD keep their string in value (name NULL);
- * hosts are stored lower-cased. */
+ * HOST/PATH_PREFIX/PATH/METHOD/SNI keep their string in value (name NULL);
+ * hosts and server names are stored lower-cased. */
 struct conf_route_cond {
     enum route_cond_kind kind;
     char *name;

@@ -85,6 +85,8 @@ static int cond_matches(const struct conf_route_cond *c, const struct http_req *
         if (!c->name || !http_find_query_param(req->query, req->query_len, c->name, &v, &vlen))
             return 0;
         return !c->value || bytes_equal(v, vlen, c->value);
+    case ROUTE_SNI:              /* mode tcp only: the loader refuses it in http */
+        return 0;
     }
     return 0;
 }
@@ -101,6 +103,27 @@ int route_select(const struct conf_frontend *fe, const struct http_req *req)
 {
     for (unsigned i = 0; i < fe->nroutes; i++)
         if (route_matches(&fe->routes[i], req))
+            return fe->routes[i].backend_index;
+    return fe->default_backend_index >= 0 ? fe->default_backend_index : -1;
+}
+
+/* Mode tcp: routes hold only sni conditions (or none, a catch-all). The
+ * server name comes from the ClientHello, validated and lower-cased. */
+static int route_matches_sni(const struct conf_route *r, const char *sni)
+{
+    for (unsigned i = 0; i < r->nconds; i++) {
+        const char *arg = cond_arg(&r->conds[i]);
+        if (r->conds[i].kind != ROUTE_SNI || !arg || !sni ||
+            !host_matches(arg, sni, strlen(sni)))
+            return 0;
+    }
+    return 1;
+}
+
+int route_select_sni(const struct conf_frontend *fe, const char *sni)
+{
+    for (unsigned i = 0; i < fe->nroutes; i++)
+        if (route_matches_sni(&fe->routes[i], sni))
             return fe->routes[i].backend_index;
     return fe->default_backend_index >= 0 ? fe->default_backend_index : -1;
 }

@@ -12,6 +12,10 @@
  * any subdomain (not example.com itself). */
 int route_select(const struct conf_frontend *fe, const struct http_req *req);
 
+/* The same for a tcp connection by the server name of its TLS ClientHello
+ * (NULL when it sent none, which only a route without condition matches). */
+int route_select_sni(const struct conf_frontend *fe, const char *sni);
+
 /* The bytes a hash-based backend hashes for this request (hash_key: uri,
  * header, cookie; source is handled by the caller). Returns 1 and sets
  * key/len, or 0 if the key is absent. */

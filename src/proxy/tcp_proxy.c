@@ -1,13 +1,15 @@
 /* tcp_proxy.c - mode tcp: one client connection, one server connection,
  * bytes relayed both ways with splice(2) through a pipe per direction.
  *
- * Pipeline: [PROXY header in] -> pick a server -> non-blocking connect
+ * Pipeline: [PROXY header in] -> [TLS ClientHello read, when the frontend
+ * has sni routes] -> pick a server -> non-blocking connect
  * (retried on another server) -> [PROXY header out] -> relay -> close.
  * The relay rules (when to read, write, half-close, finish) live in
  * tcp_relay.c; this file does the system calls.
  *
  * Timeouts, as HAProxy operators expect them in tcp mode:
- *  - waiting for the client's PROXY header: the frontend's client timeout;
+ *  - waiting for the client's PROXY header, then for its ClientHello: the
+ *    frontend's client timeout, each;
  *  - connecting: the backend's connect timeout, per attempt;
  *  - relaying: the backend's tunnel timeout (default 1h) as an idle timeout
  *    over both directions (HAProxy's "timeout tunnel", which supersedes the
@@ -15,8 +17,9 @@
  *
  * Termination codes in the access log (cause, then phase):
  *  "--" both sides closed normally
- *  "cR" client timeout before a PROXY header   "CR" client left before it
- *  "PR" invalid PROXY header                    "PC" no server available
+ *  "cR" client timeout before a PROXY header or ClientHello
+ *  "CR" client left before it                   "PC" no server available
+ *  "PR" invalid PROXY header, or no valid TLS ClientHello (sni routes)
  *  "RC" local resources exhausted (fds, memory)
  *  "SC" connect failed on the last attempt      "sC" connect timed out on it
  *  "CD" client reset during relay               "SD" server reset during it
@@ -27,6 +30,8 @@
 #include "health.h"
 #include "tcp_relay.h"
 #include "proxy_proto.h"
+#include "route.h"
+#include "tls_hello.h"
 #include "accesslog.h"
 #include "addr.h"
 #include "clock.h"
@@ -36,18 +41,20 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define TCP_HDR_FIRST   256      /* first buffer for the client's PROXY header */
+#define TCP_HELLO_FIRST 2048     /* first buffer for a ClientHello (most fit) */
 #define TCP_COPY_BUF    16384    /* per direction, read/write fallback only */
 #define TCP_PIPE_POOL   64       /* empty pipes kept per worker thread */
 #define TCP_PUMP_ROUNDS 8        /* read+write rounds per event, for fairness */
 #define TCP_PROXY_OUT   232      /* a v1 or v2 header without TLVs fits */
 
-enum tcp_phase { TCP_PH_HEADER = 0, TCP_PH_CONNECT, TCP_PH_RELAY };
+enum tcp_phase { TCP_PH_HEADER = 0, TCP_PH_HELLO, TCP_PH_CONNECT, TCP_PH_RELAY };
 
 /* The buffer of one direction: a pipe for splice, or memory when splice
  * is refused for these sockets. `head` holds bytes that go out before it. */
@@ -79,8 +86,10 @@ struct tcp_session {
     struct event *ev[TCP_EV_N];
     unsigned ev_on;
     struct event *timer;
-    uint8_t *hdr;                /* client PROXY header being read */
+    uint8_t *hdr;                /* client PROXY header / ClientHello being read */
     size_t hdr_len, hdr_cap;
+    struct hello_reader *hello;  /* while reading the ClientHello */
+    char *sni;                   /* its server name, for the access log */
     unsigned attempts;
     struct tcp_tunnel tun;
     struct tcp_buf c2s, s2c;
@@ -98,11 +107,12 @@ struct tcp_pipe {
 static __thread struct tcp_pipe tcp_pipe_pool[TCP_PIPE_POOL];
 static __thread unsigned tcp_pipe_npool;
 
-static __thread struct log_ratelimit tcp_rl_header, tcp_rl_noserver, tcp_rl_connect,
-    tcp_rl_resource;
+static __thread struct log_ratelimit tcp_rl_header, tcp_rl_hello, tcp_rl_noserver,
+    tcp_rl_connect, tcp_rl_resource;
 
 static void tcp_close(struct tcp_session *s);
 static void tcp_connect_next(struct tcp_session *s, struct server *avoid);
+static void tcp_inspect_refuse(struct tcp_session *s, const char *why, const char *term);
 
 /* ---- small helpers ---- */
 
@@ -403,6 +413,10 @@ static void tcp_on_timer(evutil_socket_t fd, short what, void *arg)
         tcp_close(s);
         return;
     }
+    if (s->phase == TCP_PH_HELLO) {
+        tcp_inspect_refuse(s, "sent no TLS ClientHello in time, closing", "cR");
+        return;
+    }
     /* Activity only stamps last_active; the timer is re-armed lazily here
      * rather than on every read. */
     limit = tcp_idle_timeout(s);
@@ -636,10 +650,9 @@ static void tcp_connect_next(struct tcp_session *s, struct server *avoid)
     }
 }
 
-static void tcp_connect_begin(struct tcp_session *s)
+/* bi: the backend to use, the frontend's default or an sni route's. */
+static void tcp_connect_begin(struct tcp_session *s, int bi)
 {
-    int bi = s->fe->conf->default_backend_index;
-
     s->phase = TCP_PH_CONNECT;
     tcp_timer_arm(s, 0);
     if (bi < 0 || (unsigned)bi >= s->rt->nbackends) {
@@ -655,15 +668,21 @@ static void tcp_connect_begin(struct tcp_session *s)
 
 /* ---- the client's PROXY header ---- */
 
+/* Room for the next read: a PROXY header fits in PROXY_PROTO_V2_MAX, a
+ * ClientHello the reader accepts in HELLO_INPUT_MAX. */
 static int tcp_header_room(struct tcp_session *s)
 {
+    size_t max = s->phase == TCP_PH_HELLO ? HELLO_INPUT_MAX : PROXY_PROTO_V2_MAX;
     size_t cap = s->hdr ? PROXY_PROTO_V2_MAX : TCP_HDR_FIRST;
     uint8_t *p;
 
     if (s->hdr && s->hdr_len < s->hdr_cap)
         return 0;
-    if (s->hdr && s->hdr_cap >= PROXY_PROTO_V2_MAX)
+    if (s->hdr && s->hdr_cap >= max)
         return -1;
+    if (s->phase == TCP_PH_HELLO)
+        cap = s->hdr_cap * 2 < TCP_HELLO_FIRST ? TCP_HELLO_FIRST
+              : s->hdr_cap * 2 > max ? max : s->hdr_cap * 2;
     p = realloc(s->hdr, cap);
     if (!p)
         return -1;
@@ -672,15 +691,29 @@ static int tcp_header_room(struct tcp_session *s)
     return 0;
 }
 
-static void tcp_header_refuse(struct tcp_session *s, const char *why, const char *term)
+/* A client refused before any server was chosen: counted as denied. */
+static void tcp_inspect_refuse(struct tcp_session *s, const char *why, const char *term)
 {
     char cbuf[ADDR_STRLEN];
 
     atomic_fetch_add(&s->fe->stats.denied, 1);
-    log_limited(&tcp_rl_header, 10, 10, LOG_LVL_WARN, "frontend \"%s\": client %s: %s",
+    log_limited(s->phase == TCP_PH_HELLO ? &tcp_rl_hello : &tcp_rl_header, 10, 10,
+                LOG_LVL_WARN, "frontend \"%s\": client %s: %s",
                 s->fe->conf->name, tcp_client_str(s, cbuf, sizeof(cbuf)), why);
     s->term = term;
     tcp_close(s);
+}
+
+static void tcp_hello_begin(struct tcp_session *s);
+
+/* Reading before any server is chosen, PROXY header or ClientHello, uses
+ * one persistent read event; it is freed once the reading is over. */
+static void tcp_inspect_end(struct tcp_session *s, int bi)
+{
+    s->t_header = clock_mono_ms();
+    event_free(s->ev[TCP_EV_CRD]);
+    s->ev[TCP_EV_CRD] = NULL;
+    tcp_connect_begin(s, bi);
 }
 
 /* Applies a parsed header and keeps the bytes that followed it. */
@@ -693,51 +726,113 @@ static void tcp_header_done(struct tcp_session *s, const struct proxy_proto_info
     }
     s->hdr_len -= hlen;
     memmove(s->hdr, s->hdr + hlen, s->hdr_len);
-    s->t_header = clock_mono_ms();
-    event_free(s->ev[TCP_EV_CRD]);
-    s->ev[TCP_EV_CRD] = NULL;
-    tcp_connect_begin(s);
+    if (s->fe->conf->nroutes > 0)
+        tcp_hello_begin(s);
+    else
+        tcp_inspect_end(s, s->fe->conf->default_backend_index);
+}
+
+static void tcp_header_check(struct tcp_session *s)
+{
+    struct proxy_proto_info pi;
+    int r;
+
+    memset(&pi, 0, sizeof(pi));
+    r = proxy_proto_parse(s->hdr, s->hdr_len, &pi);
+    if (r < 0)
+        tcp_inspect_refuse(s, "invalid PROXY header", "PR");
+    else if (r > 0)
+        tcp_header_done(s, &pi, (size_t)r);
+}
+
+/* SNI passthrough: the ClientHello stays in s->hdr and goes to the server
+ * first (tcp_head_build), exactly as the client sent it. */
+static void tcp_hello_check(struct tcp_session *s)
+{
+    struct hello_info info;
+    char why[160];
+    enum hello_status st = hello_feed(s->hello, s->hdr, s->hdr_len, &info);
+
+    if (st == HELLO_NEED_MORE)
+        return;
+    if (st != HELLO_OK) {
+        snprintf(why, sizeof(why), "%s TLS ClientHello (%s), closing",
+                 st == HELLO_NOT_TLS ? "no" : "malformed", s->hello->error);
+        tcp_inspect_refuse(s, why, "PR");
+        return;
+    }
+    free(s->hello);
+    s->hello = NULL;
+    s->sni = info.has_sni ? strdup(info.sni) : NULL;
+    tcp_inspect_end(s, route_select_sni(s->fe->conf, info.has_sni ? info.sni : NULL));
 }
 
 static void tcp_on_client_read(evutil_socket_t fd, short what, void *arg)
 {
     struct tcp_session *s = arg;
-    struct proxy_proto_info pi;
+    int hello = s->phase == TCP_PH_HELLO;
     ssize_t n;
-    int r;
     (void)what;
 
     if (tcp_header_room(s) < 0) {
-        tcp_header_refuse(s, "PROXY header too long or out of memory", "PR");
+        tcp_inspect_refuse(s, hello ? "ClientHello too long or out of memory"
+                                    : "PROXY header too long or out of memory", "PR");
         return;
     }
     n = recv(fd, s->hdr + s->hdr_len, s->hdr_cap - s->hdr_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
-        tcp_header_refuse(s, "closed before sending a PROXY header", "CR");
+        tcp_inspect_refuse(s, hello ? "closed before sending a TLS ClientHello"
+                                    : "closed before sending a PROXY header", "CR");
         return;
     }
     s->hdr_len += (size_t)n;
-    memset(&pi, 0, sizeof(pi));
-    r = proxy_proto_parse(s->hdr, s->hdr_len, &pi);
-    if (r < 0)
-        tcp_header_refuse(s, "invalid PROXY header", "PR");
-    else if (r > 0)
-        tcp_header_done(s, &pi, (size_t)r);
+    if (hello)
+        tcp_hello_check(s);
+    else
+        tcp_header_check(s);
 }
 
-static void tcp_header_begin(struct tcp_session *s)
+static int tcp_inspect_event(struct tcp_session *s)
 {
-    s->phase = TCP_PH_HEADER;
+    if (s->ev[TCP_EV_CRD])
+        return 0;
     s->ev[TCP_EV_CRD] = event_new(s->w->base, s->cfd, EV_READ | EV_PERSIST,
                                   tcp_on_client_read, s);
     if (!s->ev[TCP_EV_CRD] || event_add(s->ev[TCP_EV_CRD], NULL) < 0) {
         s->term = "RC";
         tcp_close(s);
+        return -1;
+    }
+    return 0;
+}
+
+static void tcp_header_begin(struct tcp_session *s)
+{
+    s->phase = TCP_PH_HEADER;
+    if (tcp_inspect_event(s) < 0)
+        return;
+    tcp_timer_arm(s, s->fe->conf->client_timeout_ms);
+}
+
+/* The client timeout starts again for the ClientHello; bytes that came
+ * with the PROXY header may already hold it. */
+static void tcp_hello_begin(struct tcp_session *s)
+{
+    s->phase = TCP_PH_HELLO;
+    s->hello = malloc(sizeof(*s->hello));
+    if (!s->hello) {
+        s->term = "RC";
+        tcp_close(s);
         return;
     }
+    hello_reader_init(s->hello);
+    if (tcp_inspect_event(s) < 0)
+        return;
     tcp_timer_arm(s, s->fe->conf->client_timeout_ms);
+    if (s->hdr_len > 0)
+        tcp_hello_check(s);
 }
 
 /* ---- session life ---- */
@@ -764,6 +859,9 @@ static void tcp_log(const struct tcp_session *s)
         .t_response = -1,
         .t_total = tcp_ms_between(s->t_accept, now),
         .termination = s->term ? s->term : "--",
+        .method = s->sni ? "SNI" : NULL,     /* shown as "SNI name" */
+        .path = s->sni,
+        .path_len = s->sni ? (unsigned)strlen(s->sni) : 0,
     };
 
     if (s->fe->conf->access_log && accesslog_enabled())
@@ -780,6 +878,8 @@ static void tcp_close(struct tcp_session *s)
     tcp_buf_free(&s->c2s);
     tcp_buf_free(&s->s2c);
     free(s->hdr);
+    free(s->hello);
+    free(s->sni);
     tcp_server_release(s);
     close(s->cfd);
     worker_session_remove(s->w, &s->ws);
@@ -798,7 +898,7 @@ static void tcp_ws_drain(struct worker_session *ws)
 static void tcp_ws_abort(struct worker_session *ws)
 {
     struct tcp_session *s = (struct tcp_session *)ws;
-    static const char *const codes[] = { "KR", "KC", "KD" };
+    static const char *const codes[] = { "KR", "KR", "KC", "KD" };
 
     s->term = codes[s->phase];
     tcp_close(s);
@@ -836,6 +936,8 @@ void tcp_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
     }
     if (fe->conf->accept_proxy)
         tcp_header_begin(s);
+    else if (fe->conf->nroutes > 0)
+        tcp_hello_begin(s);
     else
-        tcp_connect_begin(s);
+        tcp_connect_begin(s, fe->conf->default_backend_index);
 }

@@ -401,7 +401,9 @@ static const struct bad_case bad_cases[] = {
         "bad-tcp-no-backend.conf:3: frontend \"db\": mode tcp needs a backend",
     } },
     { "bad-tcp-routes.conf", {
-        "bad-tcp-routes.conf:7: frontend \"www\": routes applies only to mode http",
+        "bad-tcp-routes.conf:7: frontend \"www\": route 1: path applies only to mode http",
+        "bad-tcp-routes.conf:8: frontend \"www\": route 2: sni \"a.example:443\" must be a server name, optionally starting with \"*.\"",
+        "bad-tcp-routes.conf:16: frontend \"web\": route 1: sni applies only to mode tcp",
     } },
     { "bad-threads.conf", {
         "bad-threads.conf:3: global.threads 2000 is out of range (0-1024)",
@@ -491,6 +493,30 @@ static void test_from_string(void)
     CU_ASSERT_EQUAL(errs.n, 0);
 }
 
+/* Mode tcp routes by the ClientHello's server name, stored lower-cased. */
+static void test_tcp_sni_routes(void)
+{
+    struct conf_errors errs = { 0 };
+    struct tandem_config *cfg = conf_load_proxy_string(
+        "frontends = ( { name = \"t\"; bind = \"127.0.0.1:7000\"; mode = \"tcp\";\n"
+        "  routes = ( { sni = \"WWW.example.com\"; backend = \"a\"; },\n"
+        "             { sni = \"*.example.org\"; backend = \"b\"; } ); backend = \"b\"; } );\n"
+        "backends = ( { name = \"a\"; servers = ( { name = \"s\"; addr = \"127.0.0.1:7001\"; } ); },\n"
+        "             { name = \"b\"; servers = ( { name = \"s\"; addr = \"127.0.0.1:7002\"; } ); } );\n",
+        "inline.conf", &errs);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    const struct conf_frontend *fe = &cfg->frontends[0];
+    CU_ASSERT_EQUAL_FATAL(fe->nroutes, 2);
+    CU_ASSERT_EQUAL_FATAL(fe->routes[0].nconds, 1);
+    CU_ASSERT_EQUAL(fe->routes[0].conds[0].kind, ROUTE_SNI);
+    CU_ASSERT_STRING_EQUAL(fe->routes[0].conds[0].value, "www.example.com");
+    CU_ASSERT_EQUAL(fe->routes[0].backend_index, 0);
+    CU_ASSERT_STRING_EQUAL(fe->routes[1].conds[0].value, "*.example.org");
+    CU_ASSERT_EQUAL(fe->routes[1].backend_index, 1);
+    conf_free(cfg);
+    conf_errors_free(&errs);
+}
+
 static void test_names(void)
 {
     static const struct { const char *name; enum lb_algo algo; } aliases[] = {
@@ -533,7 +559,7 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_full_frontends), UNIT_TEST(test_full_routes),
     UNIT_TEST(test_full_backends), UNIT_TEST(test_include),
     UNIT_TEST(test_bad_files), UNIT_TEST(test_all_errors_reported),
-    UNIT_TEST(test_missing_file), UNIT_TEST(test_from_string),
+    UNIT_TEST(test_missing_file), UNIT_TEST(test_from_string), UNIT_TEST(test_tcp_sni_routes),
     UNIT_TEST(test_names), UNIT_TEST(test_errors_add),
     { NULL, NULL },
 };
