@@ -17,6 +17,11 @@ Modes:
                        (requests does not count /conns itself)
       /proxyinfo       the PROXY header parsed on this connection, as JSON
       /close           200 with "Connection: close", then closes
+      /nolength/N      N bytes with neither Content-Length nor chunked (ends at close)
+      /bighdr/N        200 with a response header of N bytes
+      /slowecho        like /echo, but waits 2 s before reading the body
+      HEAD             as GET without the body; 204/304 have no body;
+                       "Expect: 100-continue" is answered 100 before the body
       /health          the listener's health status (200 until changed), body NAME
       /sethealth/N     sets that status (health-check flapping); 200
       Upgrade: ...     101 Switching Protocols, then echoes raw bytes
@@ -143,20 +148,30 @@ def response_head(ctx, status, headers, keep_alive=True):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-async def send_simple(ctx, writer, status, body, ctype="text/plain", keep_alive=True, extra=()):
+async def send_simple(ctx, writer, status, body, ctype="text/plain", keep_alive=True, extra=(),
+                      head=False):
+    """A whole response. 204 and 304 carry no body and no Content-Length;
+    head=True (a HEAD request) sends the Content-Length but no body."""
     if isinstance(body, str):
         body = body.encode()
-    writer.write(response_head(ctx, status, [("Content-Type", ctype),
-                                        ("Content-Length", str(len(body)))] + list(extra),
-                               keep_alive) + body)
+    if status in (204, 304):
+        writer.write(response_head(ctx, status, list(extra), keep_alive))
+    else:
+        writer.write(response_head(ctx, status, [("Content-Type", ctype),
+                                            ("Content-Length", str(len(body)))] + list(extra),
+                                   keep_alive) + (b"" if head else body))
     await writer.drain()
 
 
-async def read_body(reader, headers, sink):
+async def read_body(reader, headers, sink, writer=None):
     """Reads a request body by its framing; calls sink(bytes) per piece.
+    Answers "Expect: 100-continue" first when writer is given.
     Returns (n, chunked)."""
     te = headers.get("transfer-encoding", "").lower()
     n = 0
+    if writer is not None and headers.get("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await writer.drain()
     if "chunked" in te:
         while True:
             line = await reader.readuntil(b"\r\n")
@@ -256,14 +271,17 @@ async def handle_http(ctx, reader, writer):
                 await tunnel_echo(reader, writer)
                 return
 
-            if path == "/echo" or method in ("POST", "PUT"):
+            is_head = method == "HEAD"
+            if path in ("/echo", "/slowecho") or method in ("POST", "PUT"):
                 h = hashlib.sha256()
+                if path == "/slowecho":
+                    await asyncio.sleep(2)     # a server slow to read the body
                 try:
-                    n, chunked = await read_body(reader, headers, h.update)
+                    n, chunked = await read_body(reader, headers, h.update, writer)
                 except (ValueError, ConnectionError, asyncio.IncompleteReadError) as e:
                     log_err(ctx, "%s %s: body: %r after %d bytes" % (method, target, e, h_len(h)))
                     return
-                if path == "/echo":
+                if path in ("/echo", "/slowecho"):
                     await send_simple(ctx, writer, 200, json.dumps(
                         {"bytes": n, "sha256": h.hexdigest(), "chunked": chunked,
                          "backend": ctx.name}), "application/json", keep)
@@ -280,10 +298,10 @@ async def handle_http(ctx, reader, writer):
 
             parts = path.split("/")
             if path == "/":
-                await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)
+                await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep, head=is_head)
             elif len(parts) >= 3 and parts[-2] == "status":
                 st = int(parts[-1])
-                await send_simple(ctx, writer, st, ctx.name, keep_alive=keep)
+                await send_simple(ctx, writer, st, ctx.name, keep_alive=keep, head=is_head)
             elif len(parts) >= 3 and parts[-2] == "delay":
                 await asyncio.sleep(int(parts[-1]) / 1000.0)
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)
@@ -312,7 +330,7 @@ async def handle_http(ctx, reader, writer):
                 n = int(parts[-1])
                 writer.write(response_head(ctx, 200, [("Content-Type", "application/octet-stream"),
                                                  ("Content-Length", str(n))], keep))
-                for block in pattern(n):
+                for block in ([] if is_head else pattern(n)):
                     writer.write(block)
                     await writer.drain()
             elif path == "/health":
@@ -320,6 +338,17 @@ async def handle_http(ctx, reader, writer):
             elif len(parts) == 3 and parts[1] == "sethealth":
                 ctx.health = int(parts[2])
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)
+            elif len(parts) >= 3 and parts[-2] == "nolength":
+                # no Content-Length, no chunked: the body ends when we close
+                writer.write(response_head(ctx, 200, [("Content-Type", "application/octet-stream")],
+                                           False))
+                for block in pattern(int(parts[-1])):
+                    writer.write(block)
+                    await writer.drain()
+                return
+            elif len(parts) >= 3 and parts[-2] == "bighdr":
+                await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep,
+                                  extra=[("X-Big", "b" * int(parts[-1]))])
             elif path == "/close":
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=False)
                 keep = False

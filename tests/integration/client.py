@@ -462,11 +462,17 @@ def cmd_upload(a):
             s.sendall(b"%x\r\n" % len(block) + block + b"\r\n")
         s.sendall(b"0\r\n\r\n")
     else:
-        s.sendall(("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
-                   "Connection: close\r\n\r\n" % a.bytes).encode())
+        s.sendall(("POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n"
+                   "Connection: close\r\n\r\n" % (a.path, a.bytes)).encode())
+        sent = 0
         for block in pattern(a.bytes):
             h.update(block)
             s.sendall(block)
+            sent += len(block)
+            if a.abort_after and sent >= a.abort_after:
+                s.close()
+                out({"sent": sent, "aborted": True})
+                return
     f = s.makefile("rb")
     r = read_response(f)
     res["status"] = r[0] if r else 0
@@ -485,6 +491,8 @@ def cmd_download(a):
     t0 = time.time()
     s = connect(a.host, a.port, None, a.timeout)
     s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % a.path).encode())
+    if a.stall:
+        time.sleep(a.stall)      # a slow reader: the proxy must not buffer it all
     f = s.makefile("rb")
     line = f.readline()
     status = int(line.split(b" ")[1])
@@ -511,6 +519,10 @@ def cmd_download(a):
                 n += len(d)
                 left -= len(d)
             f.read(2)
+            if a.abort_after and n >= a.abort_after:
+                s.close()
+                out({"status": status, "bytes": n, "aborted": True})
+                return
     else:
         while True:
             d = f.read1(262144)
@@ -518,6 +530,10 @@ def cmd_download(a):
                 break
             h.update(d)
             n += len(d)
+            if a.abort_after and n >= a.abort_after:
+                s.close()
+                out({"status": status, "bytes": n, "aborted": True})
+                return
     exp = hashlib.sha256()
     for block in pattern(a.bytes):
         exp.update(block)
@@ -598,11 +614,15 @@ def main():
     p = common(sub.add_parser("upload"))
     p.add_argument("--bytes", type=int, required=True)
     p.add_argument("--chunked", action="store_true")
+    p.add_argument("--path", default="/echo")
+    p.add_argument("--abort-after", type=int, default=0, help="close after sending this much")
     p.set_defaults(fn=cmd_upload)
 
     p = common(sub.add_parser("download"))
     p.add_argument("--path", required=True)
     p.add_argument("--bytes", type=int, required=True)
+    p.add_argument("--stall", type=float, default=0.0, help="wait S seconds before reading")
+    p.add_argument("--abort-after", type=int, default=0, help="close after reading this much")
     p.set_defaults(fn=cmd_download)
 
     a = ap.parse_args()
