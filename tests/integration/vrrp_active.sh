@@ -3,26 +3,29 @@
 # priorities (lbA is master of "web" / 198.51.100.100, lbB of "db" /
 # 198.51.100.101) sharing one raw socket per box; when lbA's agent is
 # SIGKILLed lbB holds both VIPs, and lbA's copy of its VIP expires.
+# lbA runs with sched_rr = true (SCHED_RR, memory locked).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_vrrp.sh"
 t_need_root; t_need_vrrp
 vrrp_topo_up
 VIP2=198.51.100.101
 
-conf2() {   # conf2 BOX PRIO_WEB PRIO_DB
+conf2() {   # conf2 BOX PRIO_WEB PRIO_DB [SCHED_RR]
     cat >"$T_DIR/$1.conf" <<EOC
-vrrp = { interface = "eth0"; status_socket = "$(vrrp_sock_path "$1")"; sched_rr = false;
+vrrp = { interface = "eth0"; status_socket = "$(vrrp_sock_path "$1")"; sched_rr = ${4:-false};
          instances = ( { name = "web"; vrid = 51; priority = $2; advert_ms = 100; vips = [ "$VIP/24" ]; },
                        { name = "db"; vrid = 52; priority = $3; advert_ms = 100; vips = [ "$VIP2/24" ]; } ); };
 EOC
     echo "$T_DIR/$1.conf"
 }
-vrrp_start A "$(conf2 A 150 100)" || t_bail "agent A"
+vrrp_start A "$(conf2 A 150 100 true)" || t_bail "agent A"
 vrrp_start B "$(conf2 B 100 150)" || t_bail "agent B"
 wait_state A web MASTER 3; wait_state B db MASTER 3
 sleep 0.3
 t_is "$(vip_holders $VIP)/$(vip_holders $VIP2)" "A/B" "each box is master of one VIP"
 t_is "$(vrrp_state A db)/$(vrrp_state B web)" "BACKUP/BACKUP" "and backup of the other"
+pol=$(chrt -p "${VRRP_PID[A]}" 2>&1 | head -1)
+t_like "$pol" "SCHED_RR" "sched_rr = true runs the agent SCHED_RR ($pol)"
 show=$(vrrp_ctl A show json)
 t_is "$(j "$show" '[.instances[].packets.dropped.vrid] | add')" 0 "no advert dropped for a wrong VRID on the shared socket"
 
