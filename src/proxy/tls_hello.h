@@ -44,8 +44,9 @@ struct hello_reader {
 void hello_reader_init(struct hello_reader *r);
 
 /* buf holds every byte received so far (len grows between calls; earlier
- * bytes must not change). Returns the verdict; once it is not NEED_MORE it
- * stays the same for longer buffers. `info` is filled on HELLO_OK. */
+ * bytes must not change). Returns the verdict; call again only after
+ * HELLO_NEED_MORE. `info` is filled on HELLO_OK (alpn points into r). A
+ * buffer of HELLO_INPUT_MAX bytes always gets a final verdict. */
 enum hello_status hello_feed(struct hello_reader *r, const uint8_t *buf, size_t len,
                              struct hello_info *info);
 
