@@ -9,6 +9,7 @@
 #include "conf_health.h"
 #include "conf_ratelimit.h"
 #include "conf_stats.h"
+#include "conf_tls_load.h"
 #include "conf_priv.h"
 #include "addr.h"
 #include "log.h"
@@ -390,8 +391,8 @@ static void load_enum(struct loader *ld, const config_setting_t *s,
     ld_error(ld, s, "%s \"%s\" is unknown (use %s)", ld->key, v, list);
 }
 
-static void load_group(struct loader *ld, const config_setting_t *s,
-                       const struct key_spec *k, void *obj)
+void load_group(struct loader *ld, const config_setting_t *s,
+                const struct key_spec *k, void *obj)
 {
     if (want_type(ld, s, CONFIG_TYPE_GROUP, "a group { ... }") < 0)
         return;
@@ -976,6 +977,7 @@ static const struct key_spec frontend_keys[] = {
     CUSTOMF("rate_limit", KEY_HTTP | KEY_TCP, conf_ratelimit_load, 0, FE, rate_limits),
     CUSTOM("routes", KEY_HTTP | KEY_TCP, load_routes, 0),
     NAME("backend", FE, default_backend, 0),
+    CUSTOM("tls", 0, conf_tls_load_frontend, 0),
     KEYS_END
 };
 #undef FE
@@ -1008,6 +1010,7 @@ static const struct key_spec backend_keys[] = {
     GROUP("keepalive", 0, be_keepalive_keys),
     DURATION("slowstart", BE, slowstart_ms, 0, 0),
     CUSTOM("health", 0, conf_health_load, 0),
+    CUSTOM("tls", 0, conf_tls_load_backend, 0),
     GROUP("passive", 0, conf_passive_keys),
     CUSTOM("servers", KEY_REQUIRED, load_servers, 0),
     KEYS_END
@@ -1125,6 +1128,7 @@ static void frontend_check(struct loader *ld, const config_setting_t *el,
     s = config_setting_get_member(el, "access_log");
     if (s && fe->access_log && !ld->cfg->global.access_log)
         ld_error(ld, s, "access_log is on but global.access_log does not say where to write");
+    conf_tls_check_frontend(ld, el, ld->cfg, fe);
 }
 
 /* frontends = ( {...}, ... ) and backends = ( {...}, ... ): allocate the
@@ -1358,6 +1362,7 @@ static void frontend_free(struct conf_frontend *fe)
         route_free(&fe->routes[i]);
     free(fe->routes);
     free(fe->default_backend);
+    conf_tls_free_frontend(fe->tls);
     conf_ratelimits_free(&fe->rate_limits);
 }
 
@@ -1366,6 +1371,7 @@ static void backend_free(struct conf_backend *b)
     free(b->name);
     free(b->hash_key.name);
     conf_health_free(&b->health);
+    conf_tls_free_backend(b->tls);
     for (unsigned i = 0; i < b->nservers; i++)
         free(b->servers[i].name);
     free(b->servers);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "addr.h"
 #include "health_expect.h"
+#include "conf_tls.h"
 
 enum px_mode { MODE_HTTP = 0, MODE_TCP, MODE_UDP };
 
@@ -86,6 +87,7 @@ struct conf_backend {
     uint64_t slowstart_ms;             /* ramp after a server comes UP, default 0 */
     struct conf_health health;
     struct conf_passive passive;
+    struct conf_tls_backend *tls;      /* tls = { ... }: re-encryption, NULL = plain */
     int line;
 };
 
@@ -175,6 +177,7 @@ struct conf_frontend {
     uint64_t udp_flow_timeout_ms;      /* default 30s */
     unsigned udp_max_flows;            /* per worker thread, default 65536 */
     struct conf_ratelimits rate_limits;/* http and tcp */
+    struct conf_tls_frontend *tls;     /* tls = { ... }: termination, NULL = plain */
     int line;
 };
 

@@ -106,6 +106,9 @@ size_t ctx_push_elem(struct loader *ld, const char *what, const config_setting_t
 
 void load_keys(struct loader *ld, const config_setting_t *group,
                const struct key_spec *keys, void *obj);
+/* A K_GROUP's reading: the keys of k->sub, with "name." on the key path. */
+void load_group(struct loader *ld, const config_setting_t *s,
+                const struct key_spec *k, void *obj);
 int want_type(struct loader *ld, const config_setting_t *s, int type, const char *what);
 const char *get_string(struct loader *ld, const config_setting_t *s);
 void load_string(struct loader *ld, const config_setting_t *s,

@@ -5,6 +5,7 @@
 #include "http_session.h"
 #include "clock.h"
 #include "log.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -55,6 +56,31 @@ ssize_t http_sock_read(int fd, struct http_buf *b, int *err)
         return 0;
     *err = n == 0 ? 0 : errno;
     return -1;
+}
+
+ssize_t http_io_read(int fd, SSL *ssl, struct http_buf *b, int *err)
+{
+    if (!ssl)
+        return http_sock_read(fd, b, err);
+    ssize_t n = tls_read(ssl, b->data + b->len, b->cap - b->len, err);
+    if (n > 0)
+        b->len += (uint32_t)n;
+    return n;
+}
+
+ssize_t http_io_writev2(int fd, SSL *ssl, const char *a, size_t alen, const char *b,
+                        size_t blen)
+{
+    if (!ssl)
+        return http_sock_writev2(fd, a, alen, b, blen);
+    return tls_writev2(ssl, a, alen, b, blen);
+}
+
+int http_io_shut_wr(int fd, SSL *ssl)
+{
+    if (ssl)
+        tls_shutdown(ssl);
+    return shutdown(fd, SHUT_WR);
 }
 
 int http_pend_add(struct http_pend *p, const char *data, size_t len)
@@ -175,6 +201,9 @@ void http_sconn_want_read(struct http_sconn *sc, int on)
     else if (!on && sc->rev_on)
         event_del(&sc->rev);
     sc->rev_on = on ? 1 : 0;
+    /* Bytes OpenSSL already holds raise no socket event: ask for one. */
+    if (on && sc->ssl && sc->tls_ready && tls_has_pending(sc->ssl))
+        event_active(&sc->rev, EV_READ, 0);
 }
 
 void http_sconn_close(struct http_sconn *sc)
@@ -185,6 +214,7 @@ void http_sconn_close(struct http_sconn *sc)
         http_pool_remove(sc->pool, sc);
     event_del(&sc->rev);
     event_del(&sc->wev);
+    tls_free(sc->ssl, sc->tls_ready);
     close(sc->fd);
     free(sc);
 }
@@ -192,9 +222,16 @@ void http_sconn_close(struct http_sconn *sc)
 /* ---- idle pools ---- */
 
 /* An idle connection became readable: the server closed it (or sent
- * something unasked). Either way it cannot carry a request any more. */
+ * something unasked). Either way it cannot carry a request any more;
+ * except on TLS, where a record with no data (a TLS 1.3 session ticket)
+ * leaves it usable. */
 static void sconn_idle_event(struct http_sconn *sc)
 {
+    char byte;
+    struct http_buf probe = { &byte, 1, 0 };
+    int err = 0;
+    if (sc->ssl && sc->tls_ready && http_io_read(sc->fd, sc->ssl, &probe, &err) == 0)
+        return;
     http_sconn_close(sc);
 }
 

@@ -10,6 +10,7 @@
 #include "proxy_proto.h"
 #include "clock.h"
 #include "log.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@
 /* Room for the PROXY header and the lines we add to a request head. */
 #define HTTP_HEAD_SLACK 1024
 
-static struct log_ratelimit rl_connect, rl_badresp, rl_nosrv;
+static struct log_ratelimit rl_connect, rl_badresp, rl_nosrv, rl_tls;
 
 static int dead(const struct http_session *s)
 {
@@ -188,16 +189,19 @@ void http_server_release(struct http_session *s, int reusable)
 
 /* ---- sending the request ---- */
 
-/* An HTTP/1.0 request may lack Host, but it goes out as HTTP/1.1, which
- * requires one: name the address the client connected to. */
-static const char *host_line(const struct http_session *s, char *buf, size_t len)
+/* Header lines we add: Host for an HTTP/1.0 request without one (it goes
+ * out as HTTP/1.1, which requires one: name the address the client
+ * connected to), and the verified client certificate. */
+static const char *extra_lines(const struct http_session *s, char *buf, size_t len)
 {
     const struct http_req *r = &s->req;
-    if (r->version_minor != 0 || http_find_header(r->hdrs, r->nhdrs, "Host"))
+    int need_host = r->version_minor == 0 && !http_find_header(r->hdrs, r->nhdrs, "Host");
+    if (!need_host && !s->cert_hdrs)
         return NULL;
     char a[ADDR_STRLEN];
-    snprintf(buf, len, "Host: %s\r\n",
-             addr_format((const struct sockaddr *)&s->local, a, sizeof(a)));
+    snprintf(buf, len, "%s%s%s%s", need_host ? "Host: " : "",
+             need_host ? addr_format((const struct sockaddr *)&s->local, a, sizeof(a)) : "",
+             need_host ? "\r\n" : "", s->cert_hdrs ? s->cert_hdrs : "");
     return buf;
 }
 
@@ -218,14 +222,14 @@ static ssize_t build_request(struct http_session *s, char **out)
                                                 : proxy_proto_write_v2((uint8_t *)buf, cap, src, dst);
         s->sc->no_reuse = 1;
     }
-    char ip[ADDR_STRLEN], host[ADDR_STRLEN + 8];
+    char ip[ADDR_STRLEN], extra[ADDR_STRLEN + 1200];
     struct http_pool *p = http_session_pool(s);
     struct http_fwd_req fwd = {
         .client_ip = s->fc->add_xff ? addr_format_ip((const struct sockaddr *)&s->client, ip,
                                                      sizeof(ip)) : NULL,
-        .proto = s->fc->add_xff ? "http" : NULL,
+        .proto = s->fc->add_xff ? (s->ssl ? "https" : "http") : NULL,
         .request_id = s->reqid[0] ? s->reqid : NULL,
-        .extra = host_line(s, host, sizeof(host)),
+        .extra = extra_lines(s, extra, sizeof(extra)),
         .upgrade = s->upgrade,
         /* A connection that will not be pooled tells the server so. */
         .close = s->sc->no_reuse || !p || !p->cap || s->draining,
@@ -290,8 +294,8 @@ static void send_request(struct http_session *s)
     s->u_sent = clock_mono_us();
     s->t_sio = clock_mono_ms();
     s->spend.off = s->spend.len = 0;
-    ssize_t n = http_sock_writev2(s->sc->fd, head, (size_t)hlen, s->cb.data + s->send_off,
-                                  s->body_off - s->send_off);
+    ssize_t n = http_io_writev2(s->sc->fd, s->sc->ssl, head, (size_t)hlen,
+                                s->cb.data + s->send_off, s->body_off - s->send_off);
     if (server_wrote(s, head, (size_t)hlen, 0, n) == 0)
         http_timer_update(s);
 }
@@ -307,7 +311,7 @@ void http_server_flush(struct http_session *s)
         http_sconn_want_write(s->sc, 0);
         return;
     }
-    ssize_t n = http_sock_writev2(s->sc->fd, a, alen, s->cb.data + s->send_off, blen);
+    ssize_t n = http_io_writev2(s->sc->fd, s->sc->ssl, a, alen, s->cb.data + s->send_off, blen);
     server_wrote(s, a, alen, 1, n);
 }
 
@@ -370,6 +374,11 @@ static void server_attach(struct http_session *s, struct server *srv, int fresh)
     }
     sc->owner = s;
     s->sc = sc;
+    const struct conf_backend *bc = s->be->conf;
+    if (bc->tls && bc->tls->built && !(sc->ssl = tls_backend_ssl(bc, sc->fd))) {
+        attempt_failed(s, ENOMEM, 0);
+        return;
+    }
     s->phase = HTTP_PH_CONNECT;
     s->t_phase = clock_mono_ms();
     s->u_connect = clock_mono_us();
@@ -456,10 +465,42 @@ void http_connect_timeout(struct http_session *s)
         attempt_failed(s, ETIMEDOUT, 1);
 }
 
+/* A TLS handshake to the server failed: a connect failure (retry, 502). */
+static void tls_server_failed(struct http_session *s, int sys_err, const char *why)
+{
+    char abuf[ADDR_STRLEN];
+    if (!sys_err)
+        log_limited(&rl_tls, 10, 10, LOG_LVL_WARN,
+                    "backend \"%s\" server \"%s\" (%s): TLS handshake failed: %s",
+                    s->be->name, s->srv->name,
+                    addr_format((const struct sockaddr *)&s->srv->addr.ss, abuf, sizeof(abuf)),
+                    why);
+    attempt_failed(s, sys_err ? sys_err : EPROTO, 0);
+}
+
+/* One handshake step on a new TLS server connection. 1 when done. */
+static int tls_server_step(struct http_session *s)
+{
+    int want_write, sys_err;
+    char why[256];
+    int rc = tls_handshake(s->sc->ssl, &want_write, &sys_err, why, sizeof(why));
+    if (rc < 0) {
+        tls_server_failed(s, sys_err, why);
+        return 0;
+    }
+    http_sconn_want_write(s->sc, want_write);
+    if (rc == 0)
+        return 0;
+    s->sc->tls_ready = 1;
+    return 1;
+}
+
 /* The connect finished (either way): send, and learn the outcome from the
- * write. */
+ * write. On TLS the handshake comes first (timeouts.connect covers it). */
 static void connect_done(struct http_session *s)
 {
+    if (s->sc->ssl && !s->sc->tls_ready && !tls_server_step(s))
+        return;
     if (s->tc_ms < 0)
         s->tc_ms = (int64_t)((clock_mono_us() - s->u_connect) / 1000);
     s->phase = HTTP_PH_EXCHANGE;
@@ -538,7 +579,7 @@ static void server_readable(struct http_session *s)
         return;
     }
     int err;
-    ssize_t n = http_sock_read(s->sc->fd, b, &err);
+    ssize_t n = http_io_read(s->sc->fd, s->sc->ssl, b, &err);
     if (n < 0)
         server_lost(s, err);
     if (n <= 0)
@@ -756,14 +797,14 @@ void http_tunnel_check(struct http_session *s)
     int to_client = !pend_empty(&s->cpend) || s->s_sent < s->s_framed;
     if (s->client_eof && !to_server && !s->s_shut && s->sc) {
         s->s_shut = 1;
-        if (shutdown(s->sc->fd, SHUT_WR) < 0) {
+        if (http_io_shut_wr(s->sc->fd, s->sc->ssl) < 0) {
             http_session_close(s, NULL);
             return;
         }
     }
     if (s->server_eof && !to_client && !s->c_shut) {
         s->c_shut = 1;
-        if (shutdown(s->fd, SHUT_WR) < 0) {
+        if (http_io_shut_wr(s->fd, s->ssl) < 0) {
             http_session_close(s, NULL);
             return;
         }

@@ -20,6 +20,7 @@
 
 struct http_session;
 struct worker;
+struct ssl_st;
 
 /* One connection to a server, busy (owner set) or idle in a pool. */
 struct http_sconn {
@@ -31,6 +32,8 @@ struct http_sconn {
     unsigned wev_on:1, rev_on:1;
     unsigned connected:1;
     unsigned no_reuse:1;               /* carried a PROXY header: bound to one client */
+    unsigned tls_ready:1;              /* TLS handshake done */
+    struct ssl_st *ssl;                /* re-encryption (backend tls), else NULL */
     unsigned requests;                 /* requests sent on it */
     uint64_t idle_since_ms;
     struct http_pool *pool;            /* set while idle */

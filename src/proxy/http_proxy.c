@@ -17,6 +17,7 @@
 #include "accesslog.h"
 #include "clock.h"
 #include "log.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -28,7 +29,7 @@
 /* Set on a session whose resources are released; freed by http_reap. */
 #define HTTP_DEAD_FD (-1)
 
-static struct log_ratelimit rl_badreq, rl_proxyhdr, rl_timeout;
+static struct log_ratelimit rl_badreq, rl_proxyhdr, rl_timeout, rl_tls;
 
 uint64_t http_now_ms(void)
 {
@@ -245,6 +246,10 @@ void http_session_close(struct http_session *s, const char *term)
     event_del(&s->crev);
     event_del(&s->cwev);
     evtimer_del(&s->timer);
+    tls_free(s->ssl, s->tls_ready && !s->tls_failed);
+    s->ssl = NULL;
+    free(s->cert_hdrs);
+    s->cert_hdrs = NULL;
     close(s->fd);
     s->fd = HTTP_DEAD_FD;
     http_pend_free(&s->cpend);
@@ -271,7 +276,7 @@ static void linger_check(struct http_session *s)
         return;                        /* the answer is still going out */
     if (!s->c_shut) {
         s->c_shut = 1;
-        if (shutdown(s->fd, SHUT_WR) < 0) {
+        if (http_io_shut_wr(s->fd, s->ssl) < 0) {
             http_session_close(s, NULL);
             return;
         }
@@ -327,7 +332,7 @@ static void client_write(struct http_session *s, const char *head, size_t hlen, 
 {
     const char *body = s->sb.data + s->s_sent;
     size_t blen = s->s_framed - s->s_sent;
-    ssize_t n = http_sock_writev2(s->fd, head, hlen, body, blen);
+    ssize_t n = http_io_writev2(s->fd, s->ssl, head, hlen, body, blen);
     if (n < 0) {
         http_session_close(s, http_term_code('C', s->phase, s->resp_started));
         return;
@@ -548,7 +553,8 @@ static void head_try(struct http_session *s)
 {
     if (!s->head_started) {
         s->head_started = 1;
-        s->t_req = clock_mono_ms();
+        /* On TLS the first request's timeout covers the handshake too. */
+        s->t_req = s->ssl && s->first_request ? s->t_idle : clock_mono_ms();
         s->u_req = clock_mono_us();
     }
     const struct conf_frontend *fc = s->fc;
@@ -579,6 +585,9 @@ static void client_reading(struct http_session *s, int on)
     else if (!on && s->crev_on)
         event_del(&s->crev);
     s->crev_on = on ? 1 : 0;
+    /* Bytes OpenSSL already holds raise no socket event: ask for one. */
+    if (on && s->ssl && s->tls_ready && tls_has_pending(s->ssl))
+        event_active(&s->crev, EV_READ, 0);
 }
 
 /* The client closed (err 0) or failed. A complete request still gets its
@@ -663,7 +672,7 @@ static void client_readable(struct http_session *s)
         return;
     }
     int err;
-    ssize_t n = http_sock_read(s->fd, b, &err);
+    ssize_t n = http_io_read(s->fd, s->ssl, b, &err);
     if (n < 0)
         client_gone(s, err);
     if (n <= 0)
@@ -685,11 +694,55 @@ static void client_readable(struct http_session *s)
     }
 }
 
+/* ---- the TLS handshake ---- */
+
+static void tls_client_failed(struct http_session *s, int sys_err, const char *why)
+{
+    char cbuf[ADDR_STRLEN];
+    s->tls_failed = 1;
+    atomic_fetch_add_explicit(&s->fe->stats.errors, 1, memory_order_relaxed);
+    log_limited(&rl_tls, 10, 10, sys_err ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+                "frontend \"%s\": client %s: TLS handshake failed: %s", s->fc->name,
+                client_str(s, cbuf, sizeof(cbuf)), why);
+    http_session_close(s, NULL);
+}
+
+/* One handshake step; once done, the request may already be buffered. */
+static void tls_client_step(struct http_session *s)
+{
+    int want_write, sys_err;
+    char why[256];
+    int rc = tls_handshake(s->ssl, &want_write, &sys_err, why, sizeof(why));
+    if (rc < 0) {
+        tls_client_failed(s, sys_err, why);
+        return;
+    }
+    if (want_write != s->cwev_on) {
+        if (want_write)
+            event_add(&s->cwev, NULL);
+        else
+            event_del(&s->cwev);
+        s->cwev_on = want_write ? 1 : 0;
+    }
+    if (rc == 0)
+        return;
+    s->tls_ready = 1;
+    s->t_cio = clock_mono_ms();
+    s->cert_hdrs = tls_client_cert_headers(s->ssl);
+    client_readable(s);
+}
+
 static void client_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct http_session *s = arg;
     (void)fd;
-    if (what & EV_WRITE)
+    if (s->ssl && !s->tls_ready) {
+        tls_client_step(s);
+        http_reap(s);
+        return;
+    }
+    /* A TLS write may wait for the socket to be readable (a key update). */
+    if ((what & EV_WRITE) || (s->ssl && (what & EV_READ) && s->cwev_on))
         http_client_flush(s);
     if ((what & EV_READ) && !dead(s))
         client_readable(s);
@@ -831,6 +884,11 @@ void http_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
     event_assign(&s->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, s);
     event_assign(&s->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, s);
     evtimer_assign(&s->timer, w->base, timer_cb, s);
+    if (s->fc->tls && s->fc->tls->built && !(s->ssl = tls_frontend_ssl(s->fc, fd))) {
+        http_session_close(s, NULL);
+        http_reap(s);
+        return;
+    }
     s->phase = s->fc->accept_proxy ? HTTP_PH_PROXY : HTTP_PH_HEAD;
     s->t_idle = s->t_cio = clock_mono_ms();
     client_reading(s, 1);

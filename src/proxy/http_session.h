@@ -71,6 +71,11 @@ struct http_session {
     unsigned first_request:1, head_started:1;
     uint64_t timer_at;                 /* ms deadline the timer is armed for */
 
+    struct ssl_st *ssl;                /* TLS termination, else NULL */
+    unsigned tls_ready:1;              /* handshake done */
+    unsigned tls_failed:1;             /* no close_notify: the handshake failed */
+    char *cert_hdrs;                   /* verified client certificate's header lines */
+
     struct sockaddr_storage client;    /* from the PROXY header when one came */
     struct sockaddr_storage local;
 
@@ -151,6 +156,12 @@ void http_tunnel_check(struct http_session *s);
 /* http_conn.c */
 ssize_t http_sock_read(int fd, struct http_buf *b, int *err);
 ssize_t http_sock_writev2(int fd, const char *a, size_t alen, const char *b, size_t blen);
+/* The same through ssl when it is set (tls.h), else on the socket. */
+ssize_t http_io_read(int fd, struct ssl_st *ssl, struct http_buf *b, int *err);
+ssize_t http_io_writev2(int fd, struct ssl_st *ssl, const char *a, size_t alen,
+                        const char *b, size_t blen);
+/* Half-close: close_notify first on TLS. */
+int http_io_shut_wr(int fd, struct ssl_st *ssl);
 int http_pend_add(struct http_pend *p, const char *data, size_t len);
 void http_pend_free(struct http_pend *p);
 char *http_scratch(size_t size);

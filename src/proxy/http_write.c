@@ -100,6 +100,9 @@ static int keep_request_header(const struct http_hdr *h, const struct http_req *
         return 0;                       /* merged into one line later */
     if (fwd->proto && name_is(h, "x-forwarded-proto"))
         return 0;                       /* ours replaces it */
+    if (h->name_len > 14 && (name_is(h, "x-client-cert-subject") ||
+                             name_is(h, "x-client-cert-fingerprint")))
+        return 0;                       /* only a verified certificate sets these */
     if (name_is(h, "x-request-id"))
         *has_reqid = 1;
     return 1;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "runtime.h"
 #include "stats_http.h"
+#include "tls.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -70,10 +71,22 @@ static void print_conf_errors(const struct conf_errors *errs, FILE *out)
         fprintf(out, "%s\n", errs->msgs[i]);
 }
 
+/* Loads the file and builds its TLS contexts (a certificate that cannot
+ * be used is an error of the file like any other). */
+static struct tandem_config *load_config(const char *path, struct conf_errors *errs)
+{
+    struct tandem_config *cfg = conf_load_proxy(path, errs);
+    if (cfg && tls_config_build(cfg, errs) < 0) {
+        conf_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 static int check_config(const char *path, int quiet)
 {
     struct conf_errors errs = { 0 };
-    struct tandem_config *cfg = conf_load_proxy(path, &errs);
+    struct tandem_config *cfg = load_config(path, &errs);
     if (!cfg) {
         print_conf_errors(&errs, stderr);
         fprintf(stderr, "%s: %u error%s, configuration is NOT valid\n", path, errs.n,
@@ -85,6 +98,7 @@ static int check_config(const char *path, int quiet)
         printf("%s: configuration is valid (%u frontend%s, %u backend%s)\n", path,
                cfg->nfrontends, cfg->nfrontends == 1 ? "" : "s", cfg->nbackends,
                cfg->nbackends == 1 ? "" : "s");
+    tls_config_release(cfg);
     conf_free(cfg);
     conf_errors_free(&errs);
     return 0;
@@ -155,7 +169,7 @@ static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msgl
     struct conf_errors errs = { 0 };
     log_notice("%s: reloading %s", why, pm->config_path);
     notify("RELOADING=1");
-    struct tandem_config *cfg = conf_load_proxy(pm->config_path, &errs);
+    struct tandem_config *cfg = load_config(pm->config_path, &errs);
     if (!cfg) {
         for (unsigned i = 0; i < errs.n; i++)
             log_err("reload: %s", errs.msgs[i]);
@@ -385,7 +399,7 @@ int main(int argc, char **argv)
         return check_config(pm.config_path, quiet);
 
     struct conf_errors errs = { 0 };
-    struct tandem_config *cfg = conf_load_proxy(pm.config_path, &errs);
+    struct tandem_config *cfg = load_config(pm.config_path, &errs);
     if (!cfg) {
         print_conf_errors(&errs, stderr);
         fprintf(stderr, "tandem-proxy: %s is not valid, not starting\n", pm.config_path);

@@ -4,6 +4,7 @@
 #include "runtime.h"
 #include "ratelimit_rt.h"
 #include "log.h"
+#include "tls.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -117,6 +118,7 @@ static void runtime_free(struct runtime *rt)
     free(rt->backends);
     ratelimit_runtime_free(rt);
     free(rt->frontends);
+    tls_config_release(rt->cfg);
     conf_free(rt->cfg);
     free(rt);
 }
@@ -154,8 +156,10 @@ fail:
     log_err("out of memory building the runtime");
     if (rt)
         runtime_free(rt);
-    else
+    else {
+        tls_config_release(cfg);
         conf_free(cfg);
+    }
     return NULL;
 }
 

@@ -36,6 +36,7 @@ named backends, each with its own counters (NAME defaults to --name).
 (parsed and remembered; a connection without one is closed).
 --delay-all MS: every HTTP response is delayed (a slow server).
 --log FILE: one line per request head received ("METHOD TARGET").
+--tls CERT KEY: serve HTTP over TLS with that certificate chain and key.
 """
 import argparse
 import asyncio
@@ -431,7 +432,13 @@ async def main():
                     action="store_true")
     ap.add_argument("--delay-all", type=int, default=0)
     ap.add_argument("--log")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ARGS = ap.parse_args()
+    sslctx = None
+    if ARGS.tls:
+        import ssl
+        sslctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sslctx.load_cert_chain(ARGS.tls[0], ARGS.tls[1])
     if ARGS.log:
         LOGF = open(ARGS.log, "a")
     loop = asyncio.get_running_loop()
@@ -452,7 +459,7 @@ async def main():
         handler = handle_tcp_echo if ARGS.tcp_echo else handle_http
         server = await asyncio.start_server(
             lambda r, w, ctx=ctx, h=handler: h(ctx, r, w), host, port, family=fam,
-            reuse_address=True, limit=65536, backlog=1024)
+            reuse_address=True, limit=65536, backlog=1024, ssl=sslctx)
         closers.append(server)
     await stop
     for c in closers:

@@ -319,7 +319,7 @@ static const struct bad_case bad_cases[] = {
         "bad-http-no-backend.conf:3: frontend \"www\": mode http needs routes or a default backend",
     } },
     { "bad-later-feature.conf", {
-        "bad-later-feature.conf:7: frontend \"www\": unknown key \"tls\"",
+        "bad-later-feature.conf:7: frontend \"www\": tls.certs must hold 1-1024 certificates",
     } },
     { "bad-limits-order.conf", {
         "bad-limits-order.conf:7: frontend \"www\": limits.max_header_size (8192) is smaller than limits.max_request_line (16384)",
@@ -456,7 +456,7 @@ static void test_all_errors_reported(void)
     static const char *const want[] = {
         "bad-multi.conf:3: global.threads 5000 is out of range (0-1024)",
         "bad-multi.conf:10: frontend \"www\": route 1: backend \"nope\" does not exist",
-        "bad-multi.conf:12: frontend \"www\": unknown key \"tls\"",
+        "bad-multi.conf:12: frontend \"www\": missing required key \"tls.certs\"",
         "bad-multi.conf:18: backend \"web\": unknown key \"algoritm\" (did you mean \"algorithm\"?)",
         "bad-multi.conf:20: backend \"web\": server \"web1\": addr \"127.0.0.1\": missing port (write addr:port)",
         "bad-multi.conf:20: backend \"web\": server \"web1\": weight 300 is out of range (0-256)",
