@@ -1,7 +1,7 @@
 /* fuzz_proxy_proto.c - libFuzzer target for the PROXY v1/v2 parser. A
  * complete header must also be complete in any longer buffer, every
  * prefix of it must ask for more, and what parses must write back out. */
-/* fuzz-sources: src/proxy/proxy_proto.c */
+/* fuzz-sources: src/proxy/proxy_proto.c src/common/addr.c */
 #include "proxy_proto.h"
 
 #include <stdlib.h>
