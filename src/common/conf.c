@@ -9,6 +9,7 @@
 #include "conf_health.h"
 #include "conf_ratelimit.h"
 #include "conf_stats.h"
+#include "conf_sticky.h"
 #include "conf_tls_load.h"
 #include "conf_priv.h"
 #include "addr.h"
@@ -1012,6 +1013,7 @@ static const struct key_spec backend_keys[] = {
     CUSTOM("health", 0, conf_health_load, 0),
     CUSTOM("tls", 0, conf_tls_load_backend, 0),
     GROUP("passive", 0, conf_passive_keys),
+    GROUP("sticky", 0, conf_sticky_keys),
     CUSTOM("servers", KEY_REQUIRED, load_servers, 0),
     KEYS_END
 };
@@ -1073,6 +1075,7 @@ static void backend_defaults(struct conf_backend *b, int line)
     b->keepalive_pool = 1024;
     b->keepalive_idle_ms = 60000;
     conf_health_defaults(b);
+    conf_sticky_defaults(b);
     b->line = line;
 }
 
@@ -1180,6 +1183,7 @@ static void load_backends(struct loader *ld, const config_setting_t *s,
         if (elem_is_group(ld, el)) {
             load_keys(ld, el, backend_keys, b);
             conf_health_check(ld, el, b);
+            conf_sticky_check(ld, el, b);
             check_dup_name(ld, el, cfg->backends, sizeof(*b),
                            offsetof(struct conf_backend, name), i, "backend",
                            &cfg->backends[0].line);
@@ -1362,8 +1366,8 @@ static void frontend_free(struct conf_frontend *fe)
         route_free(&fe->routes[i]);
     free(fe->routes);
     free(fe->default_backend);
-    conf_tls_free_frontend(fe->tls);
     conf_ratelimits_free(&fe->rate_limits);
+    conf_tls_free_frontend(fe->tls);
 }
 
 static void backend_free(struct conf_backend *b)
@@ -1371,6 +1375,7 @@ static void backend_free(struct conf_backend *b)
     free(b->name);
     free(b->hash_key.name);
     conf_health_free(&b->health);
+    conf_sticky_free(&b->sticky);
     conf_tls_free_backend(b->tls);
     for (unsigned i = 0; i < b->nservers; i++)
         free(b->servers[i].name);

@@ -70,6 +70,25 @@ struct conf_passive {
     unsigned http_5xx;
 };
 
+/* sticky = { ... }: session persistence (docs/sticky.md). Strings left
+ * NULL take their defaults where used: cookie "SRV", path "/". */
+enum conf_sticky_mode {
+    STICKY_MODE_NONE = 0, STICKY_MODE_INSERT, STICKY_MODE_APP, STICKY_MODE_SOURCE,
+};
+enum conf_samesite {
+    STICKY_SAMESITE_OFF = 0, STICKY_SAMESITE_LAX, STICKY_SAMESITE_STRICT, STICKY_SAMESITE_NONE,
+};
+struct conf_sticky {
+    int mode;                          /* enum conf_sticky_mode */
+    char *cookie;                      /* insert: the cookie the proxy sets */
+    char *app_cookie;                  /* app: the server's session cookie */
+    uint64_t ttl_ms;                   /* refreshed on use, default 30m */
+    unsigned max_entries;              /* default 1000000 */
+    char *path;                        /* insert: cookie Path */
+    int httponly, secure;              /* insert: cookie attributes (default 1, 0) */
+    int samesite;                      /* insert: enum conf_samesite, default Lax */
+};
+
 struct conf_backend {
     char *name;
     enum lb_algo algo;
@@ -87,6 +106,7 @@ struct conf_backend {
     uint64_t slowstart_ms;             /* ramp after a server comes UP, default 0 */
     struct conf_health health;
     struct conf_passive passive;
+    struct conf_sticky sticky;
     struct conf_tls_backend *tls;      /* tls = { ... }: re-encryption, NULL = plain */
     int line;
 };

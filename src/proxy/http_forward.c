@@ -5,6 +5,7 @@
 #include "config.h"
 #include "health.h"
 #include "http_session.h"
+#include "http_sticky.h"
 #include "http_write.h"
 #include "route.h"
 #include "proxy_proto.h"
@@ -77,7 +78,9 @@ static struct server *pick(struct http_session *s, enum lb_result *why)
     const void *key;
     size_t klen;
     lb_key(s, &key, &klen);
-    struct server *srv = balancer_pick(bal, key, klen, s->failed, clock_mono_ms(), why);
+    struct server *srv = http_sticky_pick(s);
+    if (!srv)
+        srv = balancer_pick(bal, key, klen, s->failed, clock_mono_ms(), why);
     if (srv && slot_take(srv) < 0) {
         *why = LB_ALL_FULL;
         return NULL;
@@ -678,9 +681,10 @@ static void forward_head(struct http_session *s)
     if (kind == HTTP_BODY_UNTIL_CLOSE || !s->req_done || s->draining)
         s->close_after = 1;
     size_t cap = r->head_len + HTTP_HEAD_SLACK;
-    char *buf = http_scratch(cap);
+    char *buf = http_scratch(cap), cookie[512];
+    const char *extra = http_sticky_response(s, r, cookie, sizeof(cookie));
     ssize_t hl = buf ? http_write_response_head(buf, cap, s->sb.data, r, client_conn_mode(s),
-                                                NULL) : -1;
+                                                extra) : -1;
     if (hl < 0) {
         bad_response(s, "head cannot be rewritten");
         return;

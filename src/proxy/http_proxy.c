@@ -13,6 +13,7 @@
 #include "http_session.h"
 #include "http_write.h"
 #include "route.h"
+#include "tables.h"
 #include "proxy_proto.h"
 #include "accesslog.h"
 #include "clock.h"
@@ -69,6 +70,8 @@ static void log_request(struct http_session *s, const char *term)
     struct frontend_counters *st = &s->fe->stats;
     atomic_fetch_add_explicit(&st->bytes_in, s->rq_in, memory_order_relaxed);
     atomic_fetch_add_explicit(&st->bytes_out, s->rq_out, memory_order_relaxed);
+    s->conn_in += s->rq_in;
+    s->conn_out += s->rq_out;
     if (s->u_req && s->fc->access_log && accesslog_enabled()) {
         uint64_t now = clock_mono_us();
         struct accesslog_entry e = {
@@ -254,6 +257,7 @@ void http_session_close(struct http_session *s, const char *term)
     s->fd = HTTP_DEAD_FD;
     http_pend_free(&s->cpend);
     http_pend_free(&s->spend);
+    tables_conn_close(s->conn, s->conn_in, s->conn_out);
     worker_frontend_conn_done(s->w, s->fe);
 }
 
@@ -881,6 +885,7 @@ void http_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
     s->ws.abort = on_abort;
     worker_session_add(w, &s->ws);
     s->rt = s->ws.rt ? s->ws.rt : w->rt;
+    s->conn = tables_conn_open(w, CONN_HTTP, s->fc->name, peer, local);
     event_assign(&s->crev, w->base, fd, EV_READ | EV_PERSIST, client_cb, s);
     event_assign(&s->cwev, w->base, fd, EV_WRITE | EV_PERSIST, client_cb, s);
     evtimer_assign(&s->timer, w->base, timer_cb, s);

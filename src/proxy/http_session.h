@@ -128,6 +128,11 @@ struct http_session {
 
     /* Bytes of this request, and not yet added to the shared counters. */
     uint64_t rq_in, rq_out;
+    /* The connection table's entry and the connection's bytes so far;
+     * whether this request went to its sticky server (http_sticky.c). */
+    struct conn_entry *conn;
+    uint64_t conn_in, conn_out;
+    unsigned sticky_hit:1;
     uint64_t srv_in, srv_out;
 };
 

@@ -292,6 +292,11 @@ int sticky_set(struct sticky_table *t, const struct sticky_key *key, const char 
     int rc = 0;
     pthread_mutex_lock(&sh->lock);
     struct sticky_entry *e = shard_find(sh, &kb);
+    if (e && strcmp(entry_server(e), server) == 0) {
+        entry_touch(t, sh, e, now_ms, ttl_ms);     /* same binding: a refresh */
+        pthread_mutex_unlock(&sh->lock);
+        return 0;
+    }
     if (e && e->srv_cap <= slen) {     /* longer name: a new entry replaces it */
         entry_remove(t, sh, e, 0, now_ms);
         e = NULL;

@@ -88,8 +88,8 @@ void sticky_set_max(struct sticky_table *t, unsigned max_entries);
  * bytes), or 0. */
 int sticky_lookup(struct sticky_table *t, const struct sticky_key *key, uint64_t now_ms,
                   uint32_t ttl_ms, char *server);
-/* Binds key to server until now + ttl_ms (insert or replace). Evicts the
- * shard's least recently used entry when full. Returns 0, or -1 on a bad
+/* Binds key to server until now + ttl_ms (insert or replace; the same
+ * binding again is only a refresh). Evicts when the table is full. Returns 0, or -1 on a bad
  * key/name or no memory. */
 int sticky_set(struct sticky_table *t, const struct sticky_key *key, const char *server,
                uint64_t now_ms, uint32_t ttl_ms);

@@ -29,6 +29,7 @@
 #include "worker.h"
 #include "health.h"
 #include "tcp_relay.h"
+#include "tables.h"
 #include "proxy_proto.h"
 #include "route.h"
 #include "tls_hello.h"
@@ -96,6 +97,7 @@ struct tcp_session {
     uint64_t t_accept, t_header, t_connect_start, t_connected, last_active;
     uint64_t bytes_in, bytes_out;
     const char *term;
+    struct conn_entry *conn;     /* in the connection table */
 };
 
 /* Empty pipes reused across sessions of one worker thread: creating,
@@ -632,6 +634,7 @@ static void tcp_connect_next(struct tcp_session *s, struct server *avoid)
         return;
     }
     s->attempts++;
+    tables_conn_server(s->conn, s->srv);
     s->srv_held = 1;
     atomic_fetch_add(&s->srv->active, 1);
     tcp_count(&s->srv->stats.conns_total, 1);
@@ -882,6 +885,7 @@ static void tcp_close(struct tcp_session *s)
     free(s->sni);
     tcp_server_release(s);
     close(s->cfd);
+    tables_conn_close(s->conn, s->bytes_in, s->bytes_out);
     worker_session_remove(s->w, &s->ws);
     worker_frontend_conn_done(s->w, s->fe);
     runtime_unref(s->rt);
@@ -928,6 +932,7 @@ void tcp_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
     s->ws.drain = tcp_ws_drain;
     s->ws.abort = tcp_ws_abort;
     worker_session_add(w, &s->ws);
+    s->conn = tables_conn_open(w, CONN_TCP, fe->conf->name, peer, local);
     s->timer = evtimer_new(w->base, tcp_on_timer, s);
     if (!s->timer) {
         s->term = "RC";

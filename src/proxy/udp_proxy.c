@@ -21,6 +21,7 @@
 #include "config.h"
 #include "worker.h"
 #include "udp_flow.h"
+#include "tables.h"
 #include "accesslog.h"
 #include "addr.h"
 #include "clock.h"
@@ -84,6 +85,7 @@ struct udp_pflow {
     int ifindex;
     uint64_t start_ms;
     uint64_t bytes_in, bytes_out;
+    struct conn_entry *conn;     /* in the connection table */
 };
 
 /* Batches by worker. Attach and detach run on the worker's thread, or on
@@ -137,6 +139,7 @@ static void udp_flow_log(const struct udp_pflow *pf, const char *term)
 static void udp_flow_end(struct udp_pflow *pf, const char *term)
 {
     udp_flow_log(pf, term);
+    tables_conn_close(pf->conn, pf->bytes_in, pf->bytes_out);
     udp_flowtab_remove(&pf->uf->tab, &pf->f);
     event_free(pf->ev);
     close(pf->sfd);
@@ -438,6 +441,9 @@ static struct udp_pflow *udp_flow_new(struct udp_frontend *uf, const struct udp_
     atomic_fetch_add(&pf->fe->active, 1);
     udp_count(&srv->stats.conns_total, 1);
     udp_count(&pf->fe->stats.conns_total, 1);
+    pf->conn = tables_conn_open(uf->w, CONN_UDP, pf->fe->conf->name, &pf->client,
+                                has_local ? local : &uf->bound);
+    tables_conn_server(pf->conn, srv);
     if (!evtimer_pending(uf->sweep, NULL))
         udp_sweep_arm(uf);
     return pf;

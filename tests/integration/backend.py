@@ -17,6 +17,7 @@ Modes:
                        (requests does not count /conns itself)
       /proxyinfo       the PROXY header parsed on this connection, as JSON
       /close           200 with "Connection: close", then closes
+      /login           200 NAME with "Set-Cookie: JSESSIONID=NAME-N" (sticky app cookie)
       /nolength/N      N bytes with neither Content-Length nor chunked (ends at close)
       /bighdr/N        200 with a response header of N bytes
       /slowecho        like /echo, but waits 2 s before reading the body
@@ -353,6 +354,11 @@ async def handle_http(ctx, reader, writer):
             elif path == "/close":
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=False)
                 keep = False
+            elif path == "/login":
+                # an application session cookie (sticky app-cookie learning)
+                await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep, extra=[
+                    ("Set-Cookie", "JSESSIONID=%s-%d; Path=/; HttpOnly"
+                     % (ctx.name, ctx.requests))])
             else:
                 # any other path: 200 with the backend's name (routing tests)
                 await send_simple(ctx, writer, 200, ctx.name, keep_alive=keep)

@@ -180,6 +180,8 @@ static void test_feed_order_and_types(void)
     CU_ASSERT_EQUAL(ev[0].seq, 6);
     CU_ASSERT_EQUAL(sticky_feed_read(t, (uint64_t)n, ev, 32), 0);
     CU_ASSERT_EQUAL(sticky_feed_read(t, 0, ev, 2), 2);   /* bounded by max */
+    sticky_set(t, &k3, "s3", 5002, 1000);         /* same binding: coalesced refresh */
+    CU_ASSERT_EQUAL(sticky_feed_seq(t), (uint64_t)n);
     sticky_destroy(t);
 }
 

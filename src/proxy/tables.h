@@ -1,0 +1,33 @@
+/* tables.h - the process's replicated tables (sticky.h, conntable.h):
+ * created once, on first use, and kept across reloads (they hold names,
+ * not pointers into a runtime). Thin wrappers for the sessions, so each
+ * session file only adds one line where a connection starts or ends. */
+#ifndef TANDEM_TABLES_H
+#define TANDEM_TABLES_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include "conntable.h"
+#include "sticky.h"
+
+struct worker;
+struct server;
+struct runtime;
+
+/* The tables; NULL only if the first creation ran out of memory. */
+struct sticky_table *tables_sticky(void);
+struct conntable *tables_conns(void);
+
+/* Sizes the sticky table for rt: the sum of its backends' max_entries
+ * (sticky ones), done once per runtime. */
+void tables_sticky_fit(const struct runtime *rt);
+
+/* Connection table, from the worker thread that owns the connection. */
+struct conn_entry *tables_conn_open(const struct worker *w, enum conn_proto proto,
+                                    const char *frontend,
+                                    const struct sockaddr_storage *client,
+                                    const struct sockaddr_storage *local);
+void tables_conn_server(struct conn_entry *c, const struct server *srv);
+void tables_conn_close(struct conn_entry *c, uint64_t bytes_in, uint64_t bytes_out);
+
+#endif
