@@ -154,6 +154,24 @@ static void vrrp_instance_arm(struct vrrp_instance *in)
     evtimer_add(in->timer, &tv);
 }
 
+/* The socket of the instance's interface, (re)opened when the interface
+ * appears or comes back with a new index; without it the instance is
+ * FAULT (vrrp_track_eval). */
+static void vrrp_instance_bind_if(struct vrrp_instance *in)
+{
+    int idx = (int)if_nametoindex(in->ifname);
+    if (idx == 0 || (in->sock && in->sock->ifindex == idx))
+        return;
+    struct vrrp_sock *s = vrrp_sock_get(in->agent, in->ifname, in->conf->family);
+    if (!s)
+        return;
+    if (in->sock)
+        vrrp_sock_put(in->sock);
+    in->sock = s;
+    in->ifindex = idx;
+    log_info("instance %s: listening on %s (index %d)", in->conf->name, in->ifname, idx);
+}
+
 static int vrrp_instance_setup_fsm(struct vrrp_instance *in)
 {
     struct vrrp_fsm_config fc;
@@ -184,15 +202,17 @@ struct vrrp_instance *vrrp_instance_new(struct vrrp_agent *a, const struct conf_
     in->agent = a;
     in->conf = c;
     snprintf(in->ifname, sizeof(in->ifname), "%s", conf_vrrp_ifname(a->cfg, c));
-    in->ifindex = (int)if_nametoindex(in->ifname);
     in->timer = evtimer_new(a->base, vrrp_timer_cb, in);
     in->announce_timer = evtimer_new(a->base, vrrp_announce_cb, in);
-    in->sock = vrrp_sock_get(a, in->ifname, c->family);
-    if (!in->timer || !in->announce_timer || !in->sock || vrrp_instance_setup_fsm(in) < 0) {
+    vrrp_instance_bind_if(in);
+    if (!in->timer || !in->announce_timer || vrrp_instance_setup_fsm(in) < 0) {
         log_err("instance %s: cannot set up on %s", c->name, in->ifname);
         vrrp_instance_free(in);
         return NULL;
     }
+    if (!in->sock)
+        log_warn("instance %s: interface %s is missing (or its socket failed): FAULT until "
+                 "it is there", c->name, in->ifname);
     vrrp_pack_vips(in);
     return in;
 }
@@ -285,6 +305,8 @@ static bool vrrp_track_eval(struct vrrp_instance *in, int *delta)
     in->fault_reason[0] = '\0';
     if (!vrrp_track_link_up(in->ifname))
         snprintf(in->fault_reason, sizeof(in->fault_reason), "interface %s down", in->ifname);
+    else if (!in->sock)
+        snprintf(in->fault_reason, sizeof(in->fault_reason), "no VRRP socket on %s", in->ifname);
     else if (c->track_proxy && !in->agent->proxy_ok)
         snprintf(in->fault_reason, sizeof(in->fault_reason), "tracked proxy not answering");
     for (unsigned i = 0; i < c->ntrack_ifs; i++) {
@@ -319,11 +341,12 @@ static uint8_t vrrp_effective_priority(const struct vrrp_instance *in, int delta
 void vrrp_instance_track_update(struct vrrp_instance *in)
 {
     int delta;
+    vrrp_instance_bind_if(in);
     bool fault = vrrp_track_eval(in, &delta);
     uint64_t now = clock_mono_ms();
     struct vrrp_actions acts;
     in->track_delta = delta;
-    if (!in->have_primary && !fault)
+    if (!fault)     /* addresses change: the source follows */
         in->have_primary = vrrp_primary_addr(in, in->primary) == 0;
     if (in->have_primary)
         memcpy(in->fsm.cfg.primary_addr, in->primary, in->fsm.cfg.addr_len);

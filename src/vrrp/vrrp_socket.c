@@ -191,19 +191,19 @@ static void vrrp_sock_read_cb(evutil_socket_t fd, short what, void *arg)
             break;
 }
 
+/* Shared by the instances on the same interface (by name and index: an
+ * interface deleted and created again gets a new socket). */
 struct vrrp_sock *vrrp_sock_get(struct vrrp_agent *a, const char *ifname, int family)
 {
+    int ifindex = (int)if_nametoindex(ifname);
+    if (ifindex == 0)
+        return NULL;
     for (unsigned i = 0; i < a->nsocks; i++) {
         struct vrrp_sock *s = a->socks[i];
-        if (s->family == family && strcmp(s->ifname, ifname) == 0) {
+        if (s->family == family && s->ifindex == ifindex && strcmp(s->ifname, ifname) == 0) {
             s->refs++;
             return s;
         }
-    }
-    int ifindex = (int)if_nametoindex(ifname);
-    if (ifindex == 0) {
-        log_err("interface %s: %s", ifname, strerror(errno));
-        return NULL;
     }
     struct vrrp_sock **grown = realloc(a->socks, (a->nsocks + 1) * sizeof(*grown));
     struct vrrp_sock *s = calloc(1, sizeof(*s));
@@ -307,7 +307,7 @@ static int vrrp_send_one(struct vrrp_instance *in, uint8_t priority, const uint8
 /* RFC 5798 5.1.1.2 / 5.1.2.2: to the group, or to each configured peer. */
 int vrrp_sock_send(struct vrrp_instance *in, uint8_t priority)
 {
-    if (!in->have_primary)
+    if (!in->have_primary || !in->sock)
         return -1;
     if (in->conf->npeers == 0)
         return vrrp_send_one(in, priority,
