@@ -173,6 +173,7 @@ static void vrrp_reload(struct vrrp_agent *a)
     }
     struct conf_vrrp *old = a->cfg;
     a->cfg = ncfg;
+    vrrp_track_restart_proxy(a);
     for (unsigned i = 0; i < ncfg->ninstances; i++) {
         const struct conf_vrrp_instance *c = &ncfg->instances[i];
         struct vrrp_instance *in = vrrp_agent_find(a, c->name);
@@ -186,7 +187,6 @@ static void vrrp_reload(struct vrrp_agent *a)
     }
     if (strcmp(old->status_socket, ncfg->status_socket) != 0)
         log_warn("status_socket changed: the new path takes effect at restart");
-    vrrp_track_restart_proxy(a);
     conf_vrrp_free(old);
     log_notice("reload done: %u instance%s", a->ninst, a->ninst == 1 ? "" : "s");
 }

@@ -189,14 +189,24 @@ int vrrp_track_start(struct vrrp_agent *a)
     return 0;
 }
 
-/* Reload: the proxy check follows the new config. */
+/* Reload: the proxy check follows the new config. When tracking starts
+ * with this reload the proxy gets the benefit of the doubt (a MASTER must
+ * not flap to FAULT while the first answer is on its way), but its first
+ * failure counts at once. */
 void vrrp_track_restart_proxy(struct vrrp_agent *a)
 {
+    bool was_running = evtimer_pending(a->proxy_timer, NULL);
     event_del(a->proxy_timer);
     if (!vrrp_any_tracks_proxy(a))
         return;
     struct timeval tv = vrrp_tv(a->cfg->track_proxy_interval_ms);
     event_add(a->proxy_timer, &tv);
+    if (was_running)
+        return;
+    a->proxy_ok = true;
+    a->proxy_fails = VRRP_PROXY_FALL - 1;
+    if (a->proxy_fd < 0)
+        vrrp_proxy_check(a);
 }
 
 void vrrp_track_stop(struct vrrp_agent *a)

@@ -25,12 +25,18 @@ start_proxy_A() {
 start_proxy_A
 t_check "tandem-proxy on lbA answers ping" test "$(printf 'ping\n' | in_box A socat -t 2 - UNIX-CONNECT:"$PSOCK")" = pong
 
-confA=$(vrrp_conf A 150 "track_proxy = true;" \
-    "track_proxy_socket = \"$PSOCK\"; track_proxy_interval = \"100ms\"; track_proxy_timeout = \"100ms\";")
+# A starts without tracking; a reload turns it on without a FAULT flap.
+PKEYS="track_proxy_socket = \"$PSOCK\"; track_proxy_interval = \"100ms\"; track_proxy_timeout = \"100ms\";"
+confA=$(vrrp_conf A 150 "" "$PKEYS")
 confB=$(vrrp_conf B 100)
 vrrp_start A "$confA" || t_bail "agent A"
 vrrp_start B "$confB" || t_bail "agent B"
 wait_state A web MASTER 3
+vrrp_conf A 150 "track_proxy = true;" "$PKEYS" >/dev/null
+kill -HUP "${VRRP_PID[A]}"
+sleep 0.5
+tr=$(j "$(vrrp_ctl A show json)" '[.instances[0].transitions[].to] | join(",")')
+t_is "$tr" "BACKUP,MASTER" "a reload that turns track_proxy on does not flap a MASTER"
 t_is "$(vrrp_state A web)/$(vip_holders $VIP)" "MASTER/A" "A is master while its proxy answers"
 
 { kill -KILL "$PXA"; wait "$PXA"; } 2>/dev/null
