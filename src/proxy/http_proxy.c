@@ -13,6 +13,7 @@
 #include "http_session.h"
 #include "http_write.h"
 #include "route.h"
+#include "ratelimit_rt.h"
 #include "tables.h"
 #include "proxy_proto.h"
 #include "accesslog.h"
@@ -387,6 +388,12 @@ void http_client_send(struct http_session *s, const char *head, size_t hlen)
 
 void http_reply_error(struct http_session *s, int status, const char *term)
 {
+    http_reply_error_hdr(s, status, term, NULL);
+}
+
+void http_reply_error_hdr(struct http_session *s, int status, const char *term,
+                          const char *extra)
+{
     if (dead(s))
         return;
     /* Once response bytes went out, the only honest signal left is a close. */
@@ -396,7 +403,7 @@ void http_reply_error(struct http_session *s, int status, const char *term)
     }
     http_queue_leave(s);
     count_response(s, status);
-    if (status < 500)
+    if (status < 500 && status != 429)          /* 429 is counted in rate_limited */
         atomic_fetch_add_explicit(&s->fe->stats.errors, 1, memory_order_relaxed);
     log_request(s, term);
     if (s->sc || s->srv)
@@ -406,7 +413,7 @@ void http_reply_error(struct http_session *s, int status, const char *term)
     s->resp_state = HTTP_RESP_DONE;
     s->s_sent = s->s_framed = s->sb.len = 0;
     char *buf = http_scratch(1024);
-    ssize_t len = buf ? http_write_error(buf, 1024, status, NULL, s->method == HTTP_M_HEAD) : -1;
+    ssize_t len = buf ? http_write_error(buf, 1024, status, extra, s->method == HTTP_M_HEAD) : -1;
     if (len < 0) {
         http_session_close(s, NULL);
         return;
@@ -511,6 +518,29 @@ static void session_migrate(struct http_session *s)
     s->fc = nfe->conf;
 }
 
+static __thread struct log_ratelimit rl_limited;   /* per thread: no shared write */
+
+/* The frontend's and the route's rate limits: over one, 429 with
+ * Retry-After, logged and counted. Checked before the 503 for a request
+ * no backend takes, so a flood of those is limited too. */
+static int rate_limited(struct http_session *s, int ri)
+{
+    struct rl_verdict v;
+    const struct rl_limit *l = ratelimit_check_http(s->fe->rl, ri,
+                                                    (const struct sockaddr *)&s->client,
+                                                    &s->req, clock_mono_ms(), &v);
+    if (!l)
+        return 0;
+    char cbuf[ADDR_STRLEN], hdr[48];
+    atomic_fetch_add_explicit(&s->fe->stats.rate_limited, 1, memory_order_relaxed);
+    log_limited(&rl_limited, 10, 10, LOG_LVL_INFO,
+                "frontend \"%s\": client %s: rate limit \"%s\" exceeded, 429 (retry after %us)",
+                s->fc->name, client_str(s, cbuf, sizeof(cbuf)), l->name, v.retry_after_s);
+    snprintf(hdr, sizeof(hdr), "Retry-After: %u\r\n", v.retry_after_s);
+    http_reply_error_hdr(s, 429, "PR", hdr);
+    return 1;
+}
+
 static void request_start(struct http_session *s)
 {
     const struct http_req *r = &s->req;
@@ -542,7 +572,10 @@ static void request_start(struct http_session *s)
     s->req_valid = 1;
     if (s->fc->request_id && !http_find_header(r->hdrs, r->nhdrs, "X-Request-Id"))
         snprintf(s->reqid, sizeof(s->reqid), "%016" PRIx64, worker_random(s->w));
-    s->bi = route_select(s->fc, r);
+    int ri = route_select_index(s->fc, r);
+    s->bi = ri >= 0 ? s->fc->routes[ri].backend_index : s->fc->default_backend_index;
+    if (s->fe->rl && rate_limited(s, ri))
+        return;
     if (s->bi < 0 || (unsigned)s->bi >= s->rt->nbackends) {
         s->bi = -1;
         http_reply_error(s, 503, "PR");

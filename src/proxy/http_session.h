@@ -143,6 +143,9 @@ void http_client_send(struct http_session *s, const char *head, size_t hlen);
 void http_reap(struct http_session *s);
 void http_client_resume(struct http_session *s);
 void http_reply_error(struct http_session *s, int status, const char *term);
+/* The same with extra header lines ("Retry-After: 5\r\n"). */
+void http_reply_error_hdr(struct http_session *s, int status, const char *term,
+                          const char *extra);
 void http_session_close(struct http_session *s, const char *term);
 void http_response_done(struct http_session *s);
 uint64_t http_now_ms(void);

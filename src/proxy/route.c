@@ -99,11 +99,19 @@ static int route_matches(const struct conf_route *r, const struct http_req *req)
     return 1;
 }
 
-int route_select(const struct conf_frontend *fe, const struct http_req *req)
+int route_select_index(const struct conf_frontend *fe, const struct http_req *req)
 {
     for (unsigned i = 0; i < fe->nroutes; i++)
         if (route_matches(&fe->routes[i], req))
-            return fe->routes[i].backend_index;
+            return (int)i;
+    return -1;
+}
+
+int route_select(const struct conf_frontend *fe, const struct http_req *req)
+{
+    int i = route_select_index(fe, req);
+    if (i >= 0)
+        return fe->routes[i].backend_index;
     return fe->default_backend_index >= 0 ? fe->default_backend_index : -1;
 }
 

@@ -11,6 +11,9 @@
  * matching is case-insensitive and ignores a port; "*.example.com" matches
  * any subdomain (not example.com itself). */
 int route_select(const struct conf_frontend *fe, const struct http_req *req);
+/* The index of the route that matches (into fe->routes), or -1 when none
+ * does (the default backend applies): for the route's own settings. */
+int route_select_index(const struct conf_frontend *fe, const struct http_req *req);
 
 /* The same for a tcp connection by the server name of its TLS ClientHello
  * (NULL when it sent none, which only a route without condition matches). */

@@ -132,6 +132,7 @@ void stats_json_frontend(struct json_out *j, const struct frontend_rt *fe)
                  LOAD(c->bytes_out));
     json_kv_u64(j, "denied", LOAD(c->denied));
     json_kv_u64(j, "errors", LOAD(c->errors));
+    json_kv_u64(j, "rate_limited", LOAD(c->rate_limited));
     json_obj_end(j);
 }
 

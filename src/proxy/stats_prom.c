@@ -39,6 +39,8 @@ static const struct prom_counter counters[] = {
       FE(denied), -1, -1 },
     { "request_errors_total", "Malformed requests answered with an error.",
       FE(errors), -1, -1 },
+    { "rate_limited_total", "Requests answered 429, or tcp connections closed, by a rate_limit.",
+      FE(rate_limited), -1, -1 },
     { "connect_errors_total", "Failed connection attempts to servers.",
       -1, BE(connect_errors), SRV(connect_errors) },
     { "timeouts_total", "Server timeouts.", -1, BE(timeouts), SRV(timeouts) },

@@ -29,6 +29,7 @@
 #include "worker.h"
 #include "health.h"
 #include "tcp_relay.h"
+#include "ratelimit_rt.h"
 #include "tables.h"
 #include "proxy_proto.h"
 #include "route.h"
@@ -654,8 +655,35 @@ static void tcp_connect_next(struct tcp_session *s, struct server *avoid)
 }
 
 /* bi: the backend to use, the frontend's default or an sni route's. */
+static __thread struct log_ratelimit tcp_rl_limited;
+
+/* Over a rate limit (keys ip and global): the connection is closed before
+ * any server is connected, logged and counted. */
+static int tcp_rate_limited(struct tcp_session *s)
+{
+    struct rl_verdict v;
+    const struct rl_limit *l;
+    char cbuf[ADDR_STRLEN];
+
+    if (!s->fe->rl)
+        return 0;
+    l = ratelimit_check_conn(s->fe->rl, (const struct sockaddr *)&s->client, clock_mono_ms(),
+                             &v);
+    if (!l)
+        return 0;
+    tcp_count(&s->fe->stats.rate_limited, 1);
+    log_limited(&tcp_rl_limited, 10, 10, LOG_LVL_INFO,
+                "frontend \"%s\": client %s: rate limit \"%s\" exceeded, connection refused",
+                s->fe->conf->name, tcp_client_str(s, cbuf, sizeof(cbuf)), l->name);
+    s->term = "PR";
+    tcp_close(s);
+    return 1;
+}
+
 static void tcp_connect_begin(struct tcp_session *s, int bi)
 {
+    if (tcp_rate_limited(s))
+        return;
     s->phase = TCP_PH_CONNECT;
     tcp_timer_arm(s, 0);
     if (bi < 0 || (unsigned)bi >= s->rt->nbackends) {
