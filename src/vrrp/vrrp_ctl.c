@@ -161,6 +161,42 @@ static void vrrp_show_json(struct json_out *j, const struct vrrp_instance *in)
     json_obj_end(j);
 }
 
+/* Packets a socket dropped before an instance could be told: for a VRID
+ * not configured here, or malformed beyond reading the VRID. */
+static void vrrp_show_sockets(struct ctl_reply *r, struct json_out *j, const struct vrrp_agent *a)
+{
+    if (j) {
+        json_key(j, "sockets");
+        json_arr_begin(j);
+    }
+    for (unsigned i = 0; i < a->nsocks; i++) {
+        const struct vrrp_sock *s = a->socks[i];
+        const char *fam = s->family == AF_INET ? "ipv4" : "ipv6";
+        if (j) {
+            json_obj_begin(j);
+            json_kv_str(j, "interface", s->ifname);
+            json_kv_str(j, "family", fam);
+            json_key(j, "dropped");
+            json_obj_begin(j);
+            json_kv_u64(j, "vrid", s->drops_unknown_vrid);
+            for (int d = 1; d < VRRP_DROP_COUNT; d++)
+                if (d != VRRP_DROP_VRID)
+                    json_kv_u64(j, vrrp_drop_name(d), s->drops[d]);
+            json_obj_end(j);
+            json_obj_end(j);
+            continue;
+        }
+        ctl_reply_printf(r, "socket %s %s: dropped vrid=%llu", s->ifname, fam,
+                         (unsigned long long)s->drops_unknown_vrid);
+        for (int d = 1; d < VRRP_DROP_COUNT; d++)
+            if (s->drops[d] && d != VRRP_DROP_VRID)
+                ctl_reply_printf(r, " %s=%llu", vrrp_drop_name(d), (unsigned long long)s->drops[d]);
+        ctl_reply_printf(r, "\n");
+    }
+    if (j)
+        json_arr_end(j);
+}
+
 static void vrrp_ctl_show(struct ctl_reply *r, int argc, char **argv, int json, void *arg)
 {
     struct vrrp_agent *a = arg;
@@ -184,8 +220,11 @@ static void vrrp_ctl_show(struct ctl_reply *r, int argc, char **argv, int json, 
         else
             vrrp_show_text(r, in);
     }
-    if (json) {
+    if (json)
         json_arr_end(&j);
+    if (argc == 0)
+        vrrp_show_sockets(r, json ? &j : NULL, a);
+    if (json) {
         json_obj_end(&j);
         ctl_reply_printf(r, "\n");
     }

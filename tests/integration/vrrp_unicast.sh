@@ -33,6 +33,7 @@ t_is "$(d peer)" 1 "non-peer source dropped as 'peer'"
 t_is "$(d ttl)" 1 "TTL 64 dropped as 'ttl'"
 t_is "$(d version)" 1 "version 2 dropped as 'version'"
 t_is "$(d checksum)" 1 "bad checksum dropped as 'checksum'"
+t_is "$(j "$(vrrp_ctl B show json)" '.sockets[0].dropped.vrid')" 1 "an advert for a VRID B does not run is counted on the socket"
 t_is "$(vrrp_state B web)/$(vip_holders $VIP)" "BACKUP/A" "the spoofed adverts changed nothing"
 t_like "$(cat "$T_DIR/vrrp-B.log")" "dropped .*: (peer|ttl)" "drops are logged with their reason"
 
