@@ -73,6 +73,17 @@ static const struct subcommand subcommands[] = {
       "Change a server's weight (0-256; 0 takes no new clients). Balancers use\n"
       "it from the next pick; a reload restores the configured weight only if\n"
       "the server's line in the file changes.", check_weight },
+    { "show sticky", "[BACKEND]", "show sticky", TO_PROXY, 0, 1,
+      "Sticky-session entries (of BACKEND, or all): kind (cookie, app, source),\n"
+      "key (the inserted token, the application cookie's value or the client\n"
+      "IP), server and seconds until the entry expires unless used.", NULL },
+    { "clear sticky", "[BACKEND]", "clear sticky", TO_PROXY, 0, 1,
+      "Forget every sticky-session entry (of BACKEND, or all): those clients\n"
+      "are balanced again at their next request (inserted cookies still name\n"
+      "their server).", NULL },
+    { "show conns", "", "show conns", TO_PROXY, 0, 0,
+      "Live client connections and UDP flows: id, protocol, frontend, client\n"
+      "and local (VIP) address, backend and server, state and age.", NULL },
     { "reload", "", "reload", TO_PROXY, 0, 0,
       "Reload the configuration file, like SIGHUP: it is checked first and on\n"
       "any error the running configuration stays (the first error is shown).", NULL },

@@ -179,17 +179,27 @@ unsigned conntable_count(struct conntable *t)
     return n;
 }
 
+unsigned conntable_nshards(const struct conntable *t)
+{
+    return t->nshards;
+}
+
+void conntable_snapshot_shard(struct conntable *t, unsigned shard, conntable_iter_fn *fn,
+                              void *arg)
+{
+    struct conn_shard *sh = &t->shards[shard % t->nshards];
+    pthread_mutex_lock(&sh->lock);
+    struct conn_entry *c;
+    TAILQ_FOREACH(c, &sh->list, link)
+        fn(&c->info, arg);
+    pthread_mutex_unlock(&sh->lock);
+}
+
 uint64_t conntable_snapshot(struct conntable *t, conntable_iter_fn *fn, void *arg)
 {
     uint64_t from = atomic_load(&t->seq);
-    for (unsigned i = 0; i < t->nshards; i++) {
-        struct conn_shard *sh = &t->shards[i];
-        pthread_mutex_lock(&sh->lock);
-        struct conn_entry *c;
-        TAILQ_FOREACH(c, &sh->list, link)
-            fn(&c->info, arg);
-        pthread_mutex_unlock(&sh->lock);
-    }
+    for (unsigned i = 0; i < t->nshards; i++)
+        conntable_snapshot_shard(t, i, fn, arg);
     return from;
 }
 

@@ -84,6 +84,11 @@ unsigned conntable_count(struct conntable *t);
 typedef void conntable_iter_fn(const struct conn_info *ci, void *arg);
 uint64_t conntable_snapshot(struct conntable *t, conntable_iter_fn *fn, void *arg);
 
+/* The same for one shard (0..conntable_nshards - 1). */
+unsigned conntable_nshards(const struct conntable *t);
+void conntable_snapshot_shard(struct conntable *t, unsigned shard, conntable_iter_fn *fn,
+                              void *arg);
+
 /* Change feed, as sticky_feed_read: count, or -1 when the consumer fell
  * behind and must resync from a snapshot. */
 int conntable_feed_read(struct conntable *t, uint64_t since_seq, struct conn_event *out,

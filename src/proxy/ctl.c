@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "ctl_server.h"
 #include "ctl_table.h"
+#include "ctl_tables.h"
 #include "clock.h"
 #include "health.h"
 #include "log.h"
@@ -424,6 +425,12 @@ static const struct ctl_command proxy_commands[] = {
       3, cmd_set_server },
     { "set weight", "BACKEND/SERVER N", "change a server's weight (0-256)", 2, 2,
       cmd_set_weight },
+    { "show sticky", "[BACKEND]", "sticky-session entries: key, server, expiry", 0, 1,
+      ctl_cmd_show_sticky },
+    { "clear sticky", "[BACKEND]", "forget sticky-session entries (all, or BACKEND's)", 0, 1,
+      ctl_cmd_clear_sticky },
+    { "show conns", "", "live connections and flows: client, VIP, server, age", 0, 0,
+      ctl_cmd_show_conns },
     { "reload", "", "reload the configuration (like SIGHUP)", 0, 0, cmd_reload },
     CTL_COMMANDS_END
 };

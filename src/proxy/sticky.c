@@ -431,26 +431,36 @@ unsigned sticky_count_backend(struct sticky_table *t, const char *backend)
     return c.n;
 }
 
+unsigned sticky_nshards(const struct sticky_table *t)
+{
+    return t->nshards;
+}
+
+void sticky_snapshot_shard(struct sticky_table *t, unsigned shard, const char *backend,
+                           uint64_t now_ms, sticky_iter_fn *fn, void *arg)
+{
+    size_t blen = backend ? strlen(backend) : 0;
+    struct sticky_shard *sh = &t->shards[shard % t->nshards];
+    pthread_mutex_lock(&sh->lock);
+    struct sticky_entry *e;
+    TAILQ_FOREACH(e, &sh->lru, lru) {
+        if ((now_ms && e->expire_ms <= now_ms) ||
+            (backend && !entry_backend_is(e, backend, blen)))
+            continue;
+        struct sticky_entry_view v;
+        char bname[STICKY_NAME_MAX + 1];
+        entry_view(e, &v, bname);
+        fn(&v, arg);
+    }
+    pthread_mutex_unlock(&sh->lock);
+}
+
 uint64_t sticky_snapshot(struct sticky_table *t, const char *backend, uint64_t now_ms,
                          sticky_iter_fn *fn, void *arg)
 {
     uint64_t from = atomic_load(&t->seq);
-    size_t blen = backend ? strlen(backend) : 0;
-    for (unsigned i = 0; i < t->nshards; i++) {
-        struct sticky_shard *sh = &t->shards[i];
-        pthread_mutex_lock(&sh->lock);
-        struct sticky_entry *e;
-        TAILQ_FOREACH(e, &sh->lru, lru) {
-            if ((now_ms && e->expire_ms <= now_ms) ||
-                (backend && !entry_backend_is(e, backend, blen)))
-                continue;
-            struct sticky_entry_view v;
-            char bname[STICKY_NAME_MAX + 1];
-            entry_view(e, &v, bname);
-            fn(&v, arg);
-        }
-        pthread_mutex_unlock(&sh->lock);
-    }
+    for (unsigned i = 0; i < t->nshards; i++)
+        sticky_snapshot_shard(t, i, backend, now_ms, fn, arg);
     return from;
 }
 

@@ -117,6 +117,12 @@ typedef void sticky_iter_fn(const struct sticky_entry_view *e, void *arg);
 uint64_t sticky_snapshot(struct sticky_table *t, const char *backend, uint64_t now_ms,
                          sticky_iter_fn *fn, void *arg);
 
+/* The same for one shard (0..sticky_nshards - 1), for callers that walk
+ * the table a piece at a time (the status socket streams it). */
+unsigned sticky_nshards(const struct sticky_table *t);
+void sticky_snapshot_shard(struct sticky_table *t, unsigned shard, const char *backend,
+                           uint64_t now_ms, sticky_iter_fn *fn, void *arg);
+
 /* Change feed: copies up to max events with seq > since_seq, in order.
  * Returns the count (0: nothing new), or -1 when events after since_seq
  * were already overwritten: the consumer must resync (sticky_snapshot). */

@@ -127,8 +127,29 @@ if [ -x "$CTL_BIN" ] && ctl help 2>/dev/null | grep -q 'show sticky'; then
     t_like "$out" '[0-9]+' "clear sticky app answers with a count" "$out"
     out=$(req 81 / "JSESSIONID=$SID" "" 12)
     t_ge "$(printf '%s\n' "$out" | distinct | wc -w)" 2 "after clear sticky app the session is balanced again" "$out"
-    out=$(ctl show conns)
-    t_like "$out" 'http' "show conns lists live connections" "$out"
+    # two connections held open by a client: show conns lists them
+    bg_start "$NS_CL" "$T_DIR/hold.log" "$PY" -c "
+import socket, time
+a = socket.create_connection(('$LB_IP', 80), source_address=('${CL_EXTRA_IPS[7]}', 0))
+b = socket.create_connection(('$LB_IP', 82), source_address=('${CL_EXTRA_IPS[7]}', 0))
+b.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); b.recv(4096)
+time.sleep(4)"
+    hold=$BG_PID
+    for i in $(seq 40); do
+        out=$(ctl show conns)
+        [ "$(printf '%s\n' "$out" | grep -c "${CL_EXTRA_IPS[7]}")" -ge 2 ] && break
+        sleep 0.05
+    done
+    t_like "$(printf '%s\n' "$out" | grep "${CL_EXTRA_IPS[7]}" | grep ' ins ')" \
+        "http +ins +${CL_EXTRA_IPS[7]}:[0-9]+ +$LB_IP:80 +- +- +client" \
+        "show conns: an idle http connection (no server yet)" "$out"
+    t_like "$(printf '%s\n' "$out" | grep "${CL_EXTRA_IPS[7]}" | grep ' src ')" \
+        "http +src +${CL_EXTRA_IPS[7]}:[0-9]+ +$LB_IP:82 +src +[ABC] +server" \
+        "show conns: a connection after a request, with its server" "$out"
+    js=$(ctl --json show conns)
+    t_is "$(j "$js" "[.conns[] | select(.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))] | length")" 2 \
+        "show conns --json: both connections" "$js"
+    stop_pid "$hold"
 else
     t_skip "show sticky / DRAIN / clear sticky through tandemctl" "no tandemctl with show sticky"
 fi
