@@ -184,7 +184,8 @@ proxy_start "$conf" "tcp:$LB_IP:8443" "tcp:$LB_IP:8444"
 
 tls() { in_cl "$PY" "$T_DIR/tls_client.py" "$LB_IP" "$@"; }
 s_client() {
-    in_cl timeout 8 openssl s_client -connect "$LB_IP:8443" "$@" </dev/null 2>&1
+    # -ign_eof: wait for the backend to answer and close, not for our stdin
+    in_cl timeout 8 openssl s_client -ign_eof -connect "$LB_IP:8443" "$@" </dev/null 2>&1
 }
 
 # ---- routing
