@@ -40,7 +40,7 @@ mdi=$(mdi_ms 100 100)
 vrrp_kill A KILL
 took=$(wait_until 5 has_vip B $VIP)
 t_diag "SIGKILL of A -> VIP on B after $took ms (Master_Down_Interval $mdi ms)"
-t_le "$took" $((mdi + 150)) "B owns the VIP within Master_Down_Interval (+150 ms of polling)"
+t_le "$took" $((mdi + 250)) "B owns the VIP within Master_Down_Interval (+250 ms for polling and load)"
 gone=$(wait_until 5 lacks_vip A $VIP)
 t_diag "the killed agent's VIP left lbA after $gone ms (lifetime 1 s)"
 t_le "$gone" 2500 "the dead agent's VIP expires by itself"
@@ -60,7 +60,7 @@ vrrp_kill A TERM
 t_is "$VRRP_RC" 0 "A exits 0 on SIGTERM"
 took=$(wait_until 3 has_vip B $VIP)
 t_diag "SIGTERM of A -> VIP on B after $took ms (Skew_Time $(( (156 * 10 / 256) * 10 )) ms, MDI $mdi ms)"
-t_le "$took" 250 "priority-0 handover is fast"
+t_le "$took" 250 "priority-0 handover takes about Skew_Time (60 ms), not the 360 ms MDI"
 t_is "$(vip_holders $VIP)" B "A removed its VIP on the way out"
 
 # A returns with nopreempt: stays BACKUP under the lower-priority master.

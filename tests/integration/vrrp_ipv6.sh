@@ -29,7 +29,7 @@ t_like "$master" "^fe80:" "B learned the master's link-local address ($master)"
 vrrp_kill A KILL
 took=$(wait_until 5 has_vip B $VIP6)
 t_diag "IPv6: SIGKILL of A -> VIP on B after $took ms (MDI $(mdi_ms 100 100) ms)"
-t_le "$took" $(( $(mdi_ms 100 100) + 150 )) "IPv6: B takes over within Master_Down_Interval"
+t_le "$took" $(( $(mdi_ms 100 100) + 250 )) "IPv6: B takes over within Master_Down_Interval"
 gone=$(wait_until 5 lacks_vip A $VIP6)
 t_diag "IPv6: the killed agent's VIP left lbA after $gone ms"
 t_le "$gone" 2500 "IPv6: the dead agent's VIP expires by itself"
@@ -42,14 +42,14 @@ vrrp_start A "$(conf6 A 200 "unicast_peer = \"$B_IP6\";")" || t_bail "agent A un
 vrrp_start B "$(conf6 B 100 "unicast_peer = \"$A_IP6\";")" || t_bail "agent B unicast"
 wait_state A web6 MASTER 3 && wait_state B web6 BACKUP 1
 t_is "$(vrrp_state A web6)/$(vrrp_state B web6)" "MASTER/BACKUP" "IPv6 unicast election"
-sleep 0.3
+sleep 0.5
 show=$(vrrp_ctl B show web6 json)
 t_is "$(j "$show" '.instances[0].master')" "$A_IP6" "B's master is A's global address"
 t_ge "$(j "$show" '.instances[0].packets.in')" 3 "B hears A's unicast IPv6 adverts"
 vrrp_kill A KILL
 took=$(wait_until 5 has_vip B $VIP6)
 t_diag "IPv6 unicast: SIGKILL of A -> VIP on B after $took ms"
-t_le "$took" $(( $(mdi_ms 100 100) + 150 )) "IPv6 unicast: B takes over within Master_Down_Interval"
+t_le "$took" $(( $(mdi_ms 100 100) + 250 )) "IPv6 unicast: B takes over within Master_Down_Interval"
 vrrp_kill B TERM
 cap_stop
 if [ -s "$T_DIR/cap.pcap" ]; then

@@ -16,6 +16,7 @@ vrrp_start B "$confB" || t_bail "agent B"
 wait_state A web MASTER 3 && wait_state B web BACKUP 1
 t_is "$(vrrp_state A web)/$(vrrp_state B web)" "MASTER/BACKUP" "unicast election"
 t_is "$(vip_holders $VIP)" A "only A holds the VIP"
+sleep 0.5
 show=$(vrrp_ctl B show json)
 t_ge "$(j "$show" '.instances[0].packets.in')" 3 "B hears A's unicast adverts"
 
@@ -41,7 +42,7 @@ t_like "$(cat "$T_DIR/vrrp-B.log")" "dropped .*: (peer|ttl)" "drops are logged w
 vrrp_kill A KILL
 took=$(wait_until 5 has_vip B $VIP)
 t_diag "unicast: SIGKILL of A -> VIP on B after $took ms (MDI $(mdi_ms 100 100) ms)"
-t_le "$took" $(( $(mdi_ms 100 100) + 150 )) "unicast: B takes over within Master_Down_Interval"
+t_le "$took" $(( $(mdi_ms 100 100) + 250 )) "unicast: B takes over within Master_Down_Interval"
 wait_until 3 lacks_vip A $VIP >/dev/null
 t_is "$(vip_holders $VIP)" B "unicast: exactly one holder after the kill"
 vrrp_kill B TERM
