@@ -46,10 +46,15 @@ int tls_handshake(SSL *ssl, int *want_write, int *sys_err, char *why, size_t why
         *want_write = 1;
         return 0;
     }
-    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-        *sys_err = errno ? errno : ECONNRESET;
-        snprintf(why, whylen, "connection %s during the handshake",
-                 errno ? strerror(errno) : "closed");
+    if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno) {
+        *sys_err = errno;
+        snprintf(why, whylen, "%s during the handshake", strerror(errno));
+    } else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) {
+        /* EOF: a TLS failure when the peer sent something (a truncated
+         * hello), a socket event when it sent nothing (a port probe). */
+        *sys_err = BIO_number_read(SSL_get_rbio(ssl)) ? 0 : ECONNRESET;
+        snprintf(why, whylen, "connection closed during the handshake%s",
+                 *sys_err ? "" : " (truncated handshake)");
     } else {
         reason_from_queue(ssl, why, whylen);
     }

@@ -169,6 +169,8 @@ printf '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' | in_cl timeout 5 socat -t
 sleep 0.3
 t_like "$(grep 'frontend "www"' "$PROXY_LOG" | grep 'TLS handshake failed')" "client $CL_IP:[0-9]+: TLS handshake failed" \
     "garbage is logged with the client address"
+t_like "$(grep 'frontend "www"' "$PROXY_LOG")" "client $CL_IP:[0-9]+: TLS handshake failed: .*truncated handshake" \
+    "a truncated ClientHello is logged"
 t_is "$(https a.test 443 / -o /dev/null -w '%{http_code}')" 200 "other clients are served after garbage"
 
 # ---- re-encryption
