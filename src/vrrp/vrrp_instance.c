@@ -386,6 +386,8 @@ void vrrp_instance_rebind(struct vrrp_instance *in, const struct conf_vrrp_insta
     vrrp_pack_vips(in);
     vrrp_track_scripts_start(in);
     vrrp_instance_track_update(in);
-    if (in->fsm.state == VRRP_STATE_MASTER)
-        vrrp_add_vips(in);      /* new VIPs of a kept instance */
+    if (in->fsm.state == VRRP_STATE_MASTER) {
+        vrrp_add_vips(in);      /* new VIPs of a kept instance, announced */
+        vrrp_announce_start(in);
+    }
 }

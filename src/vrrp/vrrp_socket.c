@@ -328,6 +328,8 @@ static bool vrrp_is_any_vip(const struct vrrp_agent *a, int family, const uint8_
     size_t alen = vrrp_addr_len(family);
     for (unsigned i = 0; i < a->cfg->ninstances; i++) {
         const struct conf_vrrp_instance *c = &a->cfg->instances[i];
+        if (c->priority == VRRP_PRIO_OWNER)
+            continue;   /* an owner's VIPs are the box's own addresses */
         for (unsigned v = 0; v < c->nvips; v++)
             if (c->vips[v].family == family && memcmp(c->vips[v].addr, addr, alen) == 0)
                 return true;
