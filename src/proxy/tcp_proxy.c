@@ -654,7 +654,6 @@ static void tcp_connect_next(struct tcp_session *s, struct server *avoid)
     }
 }
 
-/* bi: the backend to use, the frontend's default or an sni route's. */
 static __thread struct log_ratelimit tcp_rl_limited;
 
 /* Over a rate limit (keys ip and global): the connection is closed before
@@ -680,6 +679,7 @@ static int tcp_rate_limited(struct tcp_session *s)
     return 1;
 }
 
+/* bi: the backend to use, the frontend's default or an sni route's. */
 static void tcp_connect_begin(struct tcp_session *s, int bi)
 {
     if (tcp_rate_limited(s))
