@@ -28,7 +28,12 @@ in_cl curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://$LB_IP/delay
 slow=$!
 clpy raw "$LB_IP" 80 --data 'GET / HTTP/1.1\r\nHost: t\r\n\r\n' --timeout 5 >"$T_DIR/idle.json" &
 idle=$!
-sleep 0.4
+# both requests must have reached the server before SIGTERM (bounded wait)
+for i in $(seq 50); do
+    [ "$(backend_stats A "$B:8081" | jq .requests)" -ge 2 ] 2>/dev/null && break
+    sleep 0.1
+done
+sleep 0.2
 t0=$(date +%s%N)
 kill -TERM "$PROXY_PID"
 sleep 0.3
@@ -55,7 +60,10 @@ mkconf 1s
 proxy_start "$conf" "tcp:$LB_IP:80"
 in_cl curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://$LB_IP/delay/5000" >"$T_DIR/slow2.out" 2>&1 &
 slow=$!
-sleep 0.4
+for i in $(seq 50); do
+    [ "$(backend_stats A "$B:8081" | jq .requests)" -ge 3 ] 2>/dev/null && break
+    sleep 0.1
+done
 t0=$(date +%s%N)
 kill -TERM "$PROXY_PID"
 if proxy_wait_exit 5; then

@@ -33,7 +33,7 @@ t_is "$(j "$r" .echo_ok)" true "a tunnel idle for 1.6s (client timeout 1s) still
 # leastconn: with a tunnel open on one server, plain requests go to the other.
 clpy ws "$LB_IP" 80 --rounds 1 --hold 3 --timeout 8 >"$T_DIR/ws.json" &
 wsp=$!
-for i in $(seq 40); do [ -s "$T_DIR/ws.json" ] && break; sleep 0.05; done
+for i in $(seq 100); do [ -s "$T_DIR/ws.json" ] && break; sleep 0.05; done
 wsb=$(head -n1 "$T_DIR/ws.json" | jq -r .backend)
 r=$(clpy load "$LB_IP" 80 --n 10 --c 1 --pause 0.05)
 other=$([ "$wsb" = A ] && echo B || echo A)
