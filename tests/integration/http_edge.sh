@@ -102,7 +102,9 @@ t_is "$(j "$r" '.status["200"] // 0'):$(j "$r" '.status["503"] // 0')" "1:2" \
     "maxqueue 0 and server maxconn 1: of 3 concurrent requests, 1 answered and 2 get 503" "$r"
 
 # Frontend maxconn 2: 6 concurrent slow clients on :81 all get served
-# (the excess waits in the listen queue), in at least 3 waves.
+# (the excess waits in the listen queue), in at least 3 waves. (With two
+# worker threads the daemon at c7024f1 resets one client in most runs; with
+# one thread it does not. To park it as a known bug: T_TODO="reason" t_is ...)
 r=$(clpy load "$LB_IP" 81 --path /delay/500 --n 6 --c 6 --timeout 10)
 t_is "$(j "$r" .ok)" 6 "frontend maxconn 2: 6 concurrent clients all served" "$r"
 if awk -v e="$(j "$r" .elapsed)" 'BEGIN { exit !(e >= 1.3) }'; then

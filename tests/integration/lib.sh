@@ -59,13 +59,20 @@ CL_EXTRA_IPS=(198.51.100.21 198.51.100.22 198.51.100.23 198.51.100.24
 # ------------------------------------------------------------------ TAP
 t_diag() { local l; while IFS= read -r l; do printf '# %s\n' "$l"; done <<<"$*"; }
 
-t_ok() { T_N=$((T_N + 1)); printf 'ok %d - %s\n' "$T_N" "$1"; }
+# T_TODO="reason" before a check marks it as a known bug (TAP "# TODO"):
+# its failure is reported as XFAIL, and a pass as XPASS (an error for
+# run-all.sh, so the marker gets removed with the fix). Unset it after.
+T_TODO=
+_todo() { [ -n "$T_TODO" ] && printf ' # TODO %s' "$T_TODO"; }
+
+t_ok() { T_N=$((T_N + 1)); printf 'ok %d - %s%s\n' "$T_N" "$1" "$(_todo)"; }
 
 # t_fail DESC [DIAG...]: a failed test, with diagnostics and the proxy log tail.
 t_fail() {
     local desc=$1; shift
-    T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1))
-    printf 'not ok %d - %s\n' "$T_N" "$desc"
+    T_N=$((T_N + 1))
+    [ -n "$T_TODO" ] || T_FAILED=$((T_FAILED + 1))
+    printf 'not ok %d - %s%s\n' "$T_N" "$desc" "$(_todo)"
     local d; for d in "$@"; do t_diag "$d"; done
     if [ -s "$PROXY_LOG" ]; then
         printf '# --- proxy log (last 12 lines):\n'
