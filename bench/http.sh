@@ -260,12 +260,17 @@ done
 # ---------------------------------------------------------------- table
 echo
 echo "tandem-proxy vs HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 { print $3 }') vs nginx $(nginx -v 2>&1 | sed 's|.*/||'); wrk -t2, ${DUR}s runs, median of $RUNS interleaved runs;"
-echo "load average before: $LOAD0 (anything else running on the machine skews all three alike but adds noise)."
+echo "load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise; runs are interleaved so it hits all three alike)."
 echo "$THREADS thread(s)/worker(s) per proxy; $( [ $PIN = 1 ] && echo "proxy pinned to CPU $PROXY_CPUS, wrk and backend nginx to CPU $LOAD_CPUS" || echo "no CPU pinning"); $ncpu CPUs; loopback."
 echo
-echo "| mode | conns | proxy | req/s | p50 ms | p99 ms | peak RSS MB | CPU us/req | req/s vs HAProxy | p99 vs HAProxy |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| mode | conns | proxy | req/s | req/s min-max | p50 ms | p99 ms | peak RSS MB | CPU us/req | req/s vs HAProxy | p99 vs HAProxy |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 awk -F'\t' '
+    function range(list,   n, a, i, lo, hi) {
+        n = split(list, a, " "); lo = hi = a[1] + 0
+        for (i = 2; i <= n; i++) { if (a[i] + 0 < lo) lo = a[i] + 0; if (a[i] + 0 > hi) hi = a[i] + 0 }
+        return sprintf("%.0f-%.0f", lo, hi)
+    }
     function median(list,   n, a, i, j, t) {
         n = split(list, a, " ")
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -281,7 +286,7 @@ awk -F'\t' '
             h = f[1] SUBSEP f[2] SUBSEP "haproxy"
             r = median(rps[k]); q = median(p99[k])
             rh = (h in seen) ? median(rps[h]) : 0; qh = (h in seen) ? median(p99[h]) : 0
-            printf "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %s | %s |\n", f[1], f[2], f[3], r,
+            printf "| %s | %s | %s | %.0f | %s | %.2f | %.2f | %.1f | %.1f | %s | %s |\n", f[1], f[2], f[3], r, range(rps[k]),
                 median(p50[k]), q, median(rss[k]) / 1024, median(cpu[k]),
                 (rh > 0) ? sprintf("%.2f", r / rh) : "-", (qh > 0) ? sprintf("%.2f", q / qh) : "-"
         }
