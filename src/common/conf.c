@@ -850,7 +850,7 @@ static const struct key_spec route_keys[] = {
     CUSTOM("query", KEY_HTTP, load_route_named, ROUTE_QUERY),
     CUSTOM("sni", KEY_TCP, load_route_string, ROUTE_SNI),
     CUSTOM("backend", KEY_REQUIRED, load_route_backend, 0),
-    CUSTOMF("rate_limit", 0, conf_ratelimit_load, 1, struct conf_route, rate_limits),
+    CUSTOMF("rate_limit", KEY_HTTP, conf_ratelimit_load, 1, struct conf_route, rate_limits),
     KEYS_END
 };
 

@@ -38,9 +38,8 @@ static uint64_t tb_capacity(const struct rl_params *p)
  * nothing (and moves nothing back). */
 static void tb_refill(struct rl_state *st, const struct rl_params *p, uint64_t now_ms)
 {
-    if (now_ms <= st->last_ms) {
+    if (now_ms <= st->last_ms)
         return;
-    }
     uint64_t elapsed = now_ms - st->last_ms;
     st->last_ms = now_ms;
     if (elapsed >= st->debt / p->rate + 1)

@@ -456,6 +456,10 @@ static void test_conf_errors(void)
           "t.conf:2: frontend \"f\": rate_limit applies only to modes http and tcp" },
         { "rate_limit = { rate = 1; per = \"1x\"; }; mode = \"http\"; backend = \"web\";",
           "t.conf:2: frontend \"f\": rate_limit #1: per \"1x\"" },
+        /* tcp routes (sni) have no limits of their own: refused, not ignored */
+        { "mode = \"tcp\"; backend = \"web\"; routes = ( { sni = \"a.example\"; backend = \"web\";"
+          " rate_limit = { key = \"ip\"; rate = 1; }; } );",
+          "t.conf:2: frontend \"f\": route 1: rate_limit applies only to mode http" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char fe[1024];
