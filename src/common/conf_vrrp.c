@@ -14,6 +14,9 @@
 #include <string.h>
 
 #define VRRP_WEIGHT_MAX 254
+#ifndef RUNSTATEDIR            /* set by the build (Makefile.am); the fuzzer builds without */
+#define RUNSTATEDIR "/run"
+#endif
 
 /* ---- values with their own syntax ---- */
 
