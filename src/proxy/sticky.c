@@ -212,15 +212,21 @@ static struct sticky_entry *shard_find(struct sticky_shard *sh, const struct kbu
     return e;
 }
 
-/* Moves e to the most recently used end with a new expiry; feeds a
- * REFRESH only when the expiry moved enough (coalescing, see sticky.h). */
+/* Gives e a new expiry; feeds a REFRESH only when the expiry moved enough
+ * (coalescing, see sticky.h). e moves to the most recently used end only
+ * when its expiry moved by 1/64 of the TTL: relinking writes to its two
+ * neighbours, cold cache lines in a big table, and a busy client would pay
+ * that on every request for an LRU order nobody needs that exact. */
 static void entry_touch(struct sticky_table *t, struct sticky_shard *sh, struct sticky_entry *e,
                         uint64_t now_ms, uint32_t ttl_ms)
 {
+    uint64_t was = e->expire_ms;
     e->expire_ms = now_ms + ttl_ms;
     e->ttl_ms = ttl_ms;
-    TAILQ_REMOVE(&sh->lru, e, lru);
-    TAILQ_INSERT_TAIL(&sh->lru, e, lru);
+    if (e->expire_ms >= was + ttl_ms / 64 + 1 && TAILQ_NEXT(e, lru)) {
+        TAILQ_REMOVE(&sh->lru, e, lru);
+        TAILQ_INSERT_TAIL(&sh->lru, e, lru);
+    }
     uint64_t step = ttl_ms / STICKY_REFRESH_DIV;
     if (e->expire_ms >= e->fed_expire_ms + (step ? step : 1))
         feed_push(t, sh, STICKY_EV_REFRESH, e, now_ms);
