@@ -55,7 +55,11 @@ frontends = (
   { name = "cache"; bind = "$LB_IP:444"; mode = "http"; backend = "web";
     tls = { certs = ( { cert = "$P/a.pem"; key = "$P/a.key"; } ); tickets = false; }; },
   { name = "strict"; bind = "$LB_IP:445"; mode = "http"; backend = "web";
+    timeouts = { http_request = "1s"; };
     tls = { certs = ( { cert = "$P/a.pem"; key = "$P/a.key"; } ); strict_sni = true; }; },
+  { name = "opt"; bind = "$LB_IP:8444"; mode = "http"; backend = "web";
+    tls = { certs = ( { cert = "$P/a.pem"; key = "$P/a.key"; } ); client_ca = "$P/ca.pem";
+            verify = "optional"; }; },
   { name = "mtls"; bind = "$LB_IP:8443"; mode = "http"; backend = "web";
     tls = { certs = ( { cert = "$P/a.pem"; key = "$P/a.key"; } ); client_ca = "$P/ca.pem";
             verify = "required"; }; },
@@ -72,7 +76,7 @@ EOF
 }
 write_conf a
 proxy_start "$conf" "tcp:$LB_IP:443" "tcp:$LB_IP:444" "tcp:$LB_IP:445" "tcp:$LB_IP:8443" \
-    "tcp:$LB_IP:80" "tcp:$LB_IP:81"
+    "tcp:$LB_IP:8444" "tcp:$LB_IP:80" "tcp:$LB_IP:81"
 
 # subject PORT SNI|-: the subject of the certificate served.
 subject() {
@@ -157,6 +161,12 @@ c=$(https a.test 8443 / --cert "$P/expired.pem" --key "$P/expired.key" -o /dev/n
 t_is "${c:-000}" "000" "expired client certificate: refused"
 c=$(https a.test 8443 / --cert "$P/stranger.pem" --key "$P/stranger.key" -o /dev/null -w '%{http_code}' 2>/dev/null)
 t_is "${c:-000}" "000" "client certificate from another CA: refused"
+h=$(https a.test 8444 /headers)
+t_is "$(hdr "$h" X-Client-Cert-Subject)" "<none>" "verify optional: no certificate, served without the header" "$h"
+h=$(https a.test 8444 /headers --cert "$P/client1.pem" --key "$P/client1.key")
+t_like "$(hdr "$h" X-Client-Cert-Subject)" "^CN=client1,O=Tandem$" "verify optional: a good certificate is passed on" "$h"
+c=$(https a.test 8444 / --cert "$P/stranger.pem" --key "$P/stranger.key" -o /dev/null -w '%{http_code}' 2>/dev/null)
+t_is "${c:-000}" "000" "verify optional: an untrusted certificate is refused"
 sleep 0.3
 t_like "$(grep 'frontend "mtls"' "$PROXY_LOG")" "client $CL_IP:[0-9]+: TLS handshake failed: .*expired" \
     "an expired client certificate is logged with the client address"
@@ -172,6 +182,12 @@ t_like "$(grep 'frontend "www"' "$PROXY_LOG" | grep 'TLS handshake failed')" "cl
 t_like "$(grep 'frontend "www"' "$PROXY_LOG")" "client $CL_IP:[0-9]+: TLS handshake failed: .*truncated handshake" \
     "a truncated ClientHello is logged"
 t_is "$(https a.test 443 / -o /dev/null -w '%{http_code}')" 200 "other clients are served after garbage"
+# A stalled handshake is bounded by http_request (1s on "strict").
+r=$(clpy raw "$LB_IP" 445 --data '\x16\x03\x01\x02\x00\x01' --timeout 6)
+ms=$(j "$r" '.elapsed * 1000 | floor')
+t_is "$(j "$r" .closed)" true "a stalled ClientHello is closed by the proxy" "$r"
+t_le "$ms" 3000 "... by the http_request timeout (ms)"
+t_ge "$ms" 900 "... not before it (ms)"
 
 # ---- re-encryption
 t_is "$(cl_curl -o /dev/null -w '%{http_code}' "http://$LB_IP/")" 200 \
