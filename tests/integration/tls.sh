@@ -3,9 +3,10 @@
 # openssl s_client): certificates chosen by SNI (SAN, wildcard from config,
 # default), strict_sni, ALPN http/1.1 only, TLS 1.1 refused, resumption by
 # ticket and by session cache, mTLS (none/good/expired/untrusted client
-# certificates, the subject passed on, a forged header stripped), garbage
-# on the TLS port, re-encryption to a TLS server (verified, and a wrong CA
-# giving 502), a reload with a new certificate and a reload with a bad one.
+# certificates, the subject passed on, a forged header stripped; verify
+# optional), garbage, a truncated and a stalled ClientHello on the TLS port,
+# re-encryption to a TLS server (verified, and a wrong CA giving 502), a
+# reload with a new certificate and a reload with a bad one.
 . "$(dirname "$0")/lib.sh"
 t_need_root; t_need_proxy
 command -v openssl >/dev/null || { echo "1..0 # SKIP no openssl"; exit 0; }
