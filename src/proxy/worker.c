@@ -12,7 +12,6 @@
 #include "log.h"
 
 #include <errno.h>
-#include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -20,6 +19,7 @@
 
 #define LISTEN_BACKLOG 4096
 #define TICK_MS 100
+#define ACCEPT_BATCH 64               /* accepts per wake-up, for fairness */
 
 /* One listening socket of one worker. */
 struct wlistener {
@@ -30,7 +30,8 @@ struct wlistener {
     int wildcard;
     int paused;                     /* accept disabled: frontend at maxconn */
     int used;                       /* scratch flag during reload */
-    struct evconnlistener *evl;     /* SOCK_STREAM */
+    int fd;                         /* the listening socket */
+    struct event *ev;               /* SOCK_STREAM: readable = connections to accept */
     struct udp_frontend *uf;        /* SOCK_DGRAM */
     struct wlistener *next;
 };
@@ -182,6 +183,32 @@ unsigned workers_sessions(void)
 
 /* ---- listeners ---- */
 
+/* Takes one connection slot of the frontend (and of the process) if one is
+ * free. Slots are taken before accept(), so a connection over maxconn is
+ * never accepted: it waits in the kernel's listen queue instead. */
+static int slot_take(_Atomic int *active, unsigned max)
+{
+    int cur = atomic_load(active);
+    do {
+        if ((unsigned)cur >= max)
+            return 0;
+    } while (!atomic_compare_exchange_weak(active, &cur, cur + 1));
+    return 1;
+}
+
+static int frontend_slot_take(const struct worker *w, struct frontend_rt *fe)
+{
+    unsigned gmax = w->rt->cfg->global.maxconn;
+    if (gmax && !slot_take(&global_active, gmax))
+        return 0;
+    if (!gmax)
+        atomic_fetch_add(&global_active, 1);
+    if (slot_take(&fe->active, fe->conf->maxconn))
+        return 1;
+    atomic_fetch_sub(&global_active, 1);
+    return 0;
+}
+
 static int frontend_full(const struct worker *w, const struct frontend_rt *fe)
 {
     unsigned gmax = w->rt->cfg->global.maxconn;
@@ -191,20 +218,21 @@ static int frontend_full(const struct worker *w, const struct frontend_rt *fe)
 
 static void listener_pause(struct wlistener *l)
 {
-    if (l->evl && !l->paused) {
-        evconnlistener_disable(l->evl);
+    if (l->ev && !l->paused) {
+        event_del(l->ev);
         l->paused = 1;
     }
 }
 
-/* Re-enables listeners paused at maxconn once there is room again. */
+/* Re-enables listeners paused at maxconn (or out of descriptors) once there
+ * is room again; called when a connection closes and on every tick. */
 static void listeners_resume(struct worker *w)
 {
     for (struct wlistener *l = priv(w)->listeners; l; l = l->next) {
         if (!l->paused || w->draining)
             continue;
         if (!frontend_full(w, &w->rt->frontends[l->fe_index])) {
-            evconnlistener_enable(l->evl);
+            event_add(l->ev, NULL);
             l->paused = 0;
         }
     }
@@ -218,39 +246,12 @@ void worker_frontend_conn_done(struct worker *w, struct frontend_rt *fe)
         listeners_resume(w);
 }
 
-static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void accept_dispatch(struct wlistener *l, struct frontend_rt *fe, int fd,
+                            const struct sockaddr_storage *peer)
 {
-    static struct log_ratelimit full_rl;
-    struct wlistener *l = arg;
     struct worker *w = l->w;
-    struct frontend_rt *fe = &w->rt->frontends[l->fe_index];
-    (void)evl;
-
-    atomic_fetch_add(&fe->active, 1);
-    atomic_fetch_add(&global_active, 1);
-    unsigned gmax = w->rt->cfg->global.maxconn;
-    if ((unsigned)atomic_load(&fe->active) > fe->conf->maxconn ||
-        (gmax && (unsigned)atomic_load(&global_active) > gmax)) {
-        /* Another thread filled the last slot: refuse this one and leave
-         * the rest in the kernel's queue until there is room. */
-        atomic_fetch_sub(&fe->active, 1);
-        atomic_fetch_sub(&global_active, 1);
-        atomic_fetch_add(&fe->stats.denied, 1);
-        close(fd);
-        listener_pause(l);
-        log_limited(&full_rl, 5, 10, LOG_LVL_WARN,
-                    "frontend \"%s\": maxconn %u reached, pausing accepts",
-                    fe->conf->name, fe->conf->maxconn);
-        return;
-    }
-    if (frontend_full(w, fe))
-        listener_pause(l);
-    atomic_fetch_add(&fe->stats.conns_total, 1);
-
-    struct sockaddr_storage peer, local;
-    memset(&peer, 0, sizeof(peer));
-    memcpy(&peer, sa, (size_t)salen < sizeof(peer) ? (size_t)salen : sizeof(peer));
+    struct sockaddr_storage local;
+    atomic_fetch_add_explicit(&fe->stats.conns_total, 1, memory_order_relaxed);
     if (l->wildcard) {
         socklen_t len = sizeof(local);
         if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
@@ -259,29 +260,58 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
         memcpy(&local, &l->addr.ss, sizeof(local));
     }
     if (fe->conf->mode == MODE_HTTP)
-        http_session_accept(w, fe, fd, &peer, &local);
+        http_session_accept(w, fe, fd, peer, &local);
     else
-        tcp_session_accept(w, fe, fd, &peer, &local);
+        tcp_session_accept(w, fe, fd, peer, &local);
 }
 
-static void on_accept_error(struct evconnlistener *evl, void *arg)
+/* The listening socket is readable: accept up to ACCEPT_BATCH connections,
+ * each only after taking a slot. */
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-    static struct log_ratelimit rl;
+    static struct log_ratelimit full_rl, err_rl;
     struct wlistener *l = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    log_limited(&rl, 5, 10, LOG_LVL_WARN, "worker %u: accept: %s", l->w->id,
-                evutil_socket_error_to_string(err));
-    /* Out of file descriptors: stop accepting for a tick rather than spin. */
-    if (err == EMFILE || err == ENFILE) {
-        evconnlistener_disable(evl);
-        l->paused = 1;
+    struct worker *w = l->w;
+    struct frontend_rt *fe = &w->rt->frontends[l->fe_index];
+    (void)what;
+
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        if (!frontend_slot_take(w, fe)) {
+            listener_pause(l);
+            log_limited(&full_rl, 5, 10, LOG_LVL_WARN,
+                        "frontend \"%s\": maxconn %u reached, pausing accepts",
+                        fe->conf->name, fe->conf->maxconn);
+            return;
+        }
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof(peer);
+        memset(&peer, 0, sizeof(peer));
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            atomic_fetch_sub(&fe->active, 1);
+            atomic_fetch_sub(&global_active, 1);
+            if (err == EAGAIN || err == EWOULDBLOCK)
+                return;
+            if (err == EINTR || err == ECONNABORTED)
+                continue;
+            log_limited(&err_rl, 5, 10, LOG_LVL_WARN, "worker %u: accept: %s", w->id,
+                        strerror(err));
+            /* Out of descriptors: stop for a tick rather than spin. */
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+                listener_pause(l);
+            return;
+        }
+        accept_dispatch(l, fe, fd, &peer);
     }
 }
 
 static void listener_close(struct wlistener *l)
 {
-    if (l->evl)
-        evconnlistener_free(l->evl);   /* closes the fd (LEV_OPT_CLOSE_ON_FREE) */
+    if (l->ev) {
+        event_free(l->ev);
+        close(l->fd);
+    }
     if (l->uf)
         udp_frontend_detach(l->uf);
     free(l);
@@ -302,16 +332,16 @@ static int listener_attach(struct worker *w, const struct net_addr *addr, int so
     l->fe_index = fe_index;
     l->wildcard = listener_is_wildcard(addr);
     if (socktype == SOCK_STREAM) {
-        /* backlog 0: the socket already listens with LISTEN_BACKLOG; -1
-         * would make libevent call listen(fd, 128) again. */
-        l->evl = evconnlistener_new(w->base, on_accept, l,
-                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-        if (l->evl)
-            evconnlistener_set_error_cb(l->evl, on_accept_error);
+        l->fd = fd;
+        l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_accept, l);
+        if (l->ev && event_add(l->ev, NULL) < 0) {
+            event_free(l->ev);
+            l->ev = NULL;
+        }
     } else {
         l->uf = udp_frontend_attach(w, &w->rt->frontends[fe_index], fd);
     }
-    if (!l->evl && !l->uf) {
+    if (!l->ev && !l->uf) {
         log_err("worker %u: cannot attach listener", w->id);
         close(fd);
         free(l);
