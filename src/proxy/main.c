@@ -9,6 +9,7 @@
 #include "health.h"
 #include "log.h"
 #include "runtime.h"
+#include "sdnotify.h"
 #include "stats_http.h"
 #include "tls.h"
 #include "worker.h"
@@ -22,9 +23,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #define DEFAULT_CONFIG SYSCONFDIR "/tandem/tandem.conf"
 #define DRAIN_POLL_MS 50
@@ -138,15 +136,6 @@ static void raise_nofile(void)
     }
 }
 
-static void notify(const char *state)
-{
-#ifdef HAVE_SYSTEMD
-    sd_notify(0, state);
-#else
-    (void)state;
-#endif
-}
-
 /* Parts of the config that only a restart applies: say so at reload. */
 static void warn_restart_only(const struct tandem_config *old, const struct tandem_config *cfg)
 {
@@ -168,7 +157,7 @@ static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msgl
 {
     struct conf_errors errs = { 0 };
     log_notice("%s: reloading %s", why, pm->config_path);
-    notify("RELOADING=1");
+    sdn_notify("RELOADING=1");
     struct tandem_config *cfg = load_config(pm->config_path, &errs);
     if (!cfg) {
         for (unsigned i = 0; i < errs.n; i++)
@@ -180,7 +169,7 @@ static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msgl
                      errs.n > 1 ? " (and more errors: see the log)" : "");
         conf_errors_free(&errs);
         pm->env.reloads_failed++;
-        notify("READY=1");
+        sdn_notify("READY=1");
         return -1;
     }
     conf_errors_free(&errs);
@@ -192,7 +181,7 @@ static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msgl
             snprintf(msg, msglen, "the new configuration could not be applied (see the log)");
         runtime_unref(rt);
         pm->env.reloads_failed++;
-        notify("READY=1");
+        sdn_notify("READY=1");
         return -1;
     }
     apply_logging(pm, cfg, 0);
@@ -201,7 +190,7 @@ static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msgl
     health_reload(rt);
     log_notice("reload done: %u frontends, %u backends (generation %llu)", cfg->nfrontends,
                cfg->nbackends, (unsigned long long)rt->generation);
-    notify("READY=1");
+    sdn_notify("READY=1");
     return 0;
 }
 
@@ -247,7 +236,7 @@ static void begin_drain(struct proxy_main *pm, int sig)
         return;
     }
     pm->draining = 1;
-    notify("STOPPING=1");
+    sdn_notify("STOPPING=1");
     uint64_t grace = pm->rt->cfg->global.grace_ms;
     log_notice("%s: no longer accepting; draining %u connection%s for up to %llu ms",
                strsignal(sig), workers_sessions(), workers_sessions() == 1 ? "" : "s",
@@ -271,18 +260,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         begin_drain(pm, (int)sig);
 }
 
-#ifdef HAVE_SYSTEMD
-static void on_watchdog(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd; (void)what; (void)arg;
-    sd_notify(0, "WATCHDOG=1");
-}
-#endif
-
 static int run(struct proxy_main *pm, struct tandem_config *cfg)
 {
     static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
     struct event *sev[3] = { NULL };
+    struct event *wd_ev = NULL;
     sigset_t block, old;
     int rc = 1;
 
@@ -325,27 +307,17 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
         log_err("start-up failed");
         goto out;
     }
-#ifdef HAVE_SYSTEMD
-    uint64_t wd_usec = 0;
-    struct event *wd_ev = NULL;
-    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
-        struct timeval tv = { (time_t)(wd_usec / 2000000), (suseconds_t)(wd_usec / 2 % 1000000) };
-        wd_ev = event_new(pm->base, -1, EV_PERSIST, on_watchdog, NULL);
-        event_add(wd_ev, &tv);
-    }
-#endif
+    wd_ev = sdn_watchdog_start(pm->base);
     log_notice("tandem-proxy %s started: %u frontend%s, %u backend%s, %u worker thread%s",
                PACKAGE_VERSION, cfg->nfrontends, cfg->nfrontends == 1 ? "" : "s",
                cfg->nbackends, cfg->nbackends == 1 ? "" : "s", nthreads,
                nthreads == 1 ? "" : "s");
-    notify("READY=1");
+    sdn_notify("READY=1");
     event_base_dispatch(pm->base);
     rc = 0;
-#ifdef HAVE_SYSTEMD
+out:
     if (wd_ev)
         event_free(wd_ev);
-#endif
-out:
     proxy_ctl_stop(pm->ctl);
     stats_http_stop(pm->http);
     health_stop();

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "vrrp_agent.h"
 #include "conf_vrrp.h"
+#include "sdnotify.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -161,9 +162,11 @@ static void vrrp_agent_remove(struct vrrp_agent *a, unsigned i)
 static void vrrp_reload(struct vrrp_agent *a)
 {
     log_notice("reloading %s", a->config_path);
+    sdn_notify("RELOADING=1");
     struct conf_vrrp *ncfg = vrrp_load(a->config_path);
     if (!ncfg) {
         log_err("reload failed: keeping the running configuration");
+        sdn_notify("READY=1");
         return;
     }
     for (unsigned i = a->ninst; i-- > 0;) {
@@ -189,6 +192,7 @@ static void vrrp_reload(struct vrrp_agent *a)
         log_warn("status_socket changed: the new path takes effect at restart");
     conf_vrrp_free(old);
     log_notice("reload done: %u instance%s", a->ninst, a->ninst == 1 ? "" : "s");
+    sdn_notify("READY=1");
 }
 
 /* ---- signals ---- */
@@ -198,6 +202,7 @@ static void vrrp_stop(struct vrrp_agent *a)
     if (a->stopping)
         return;
     a->stopping = true;
+    sdn_notify("STOPPING=1");
     log_notice("stopping: resigning MASTER instances and removing VIPs");
     for (unsigned i = 0; i < a->ninst; i++)
         vrrp_instance_stop(a->inst[i]);
@@ -254,7 +259,12 @@ static int vrrp_run(struct vrrp_agent *a)
         }
     }
     log_notice("started: %u instance%s", a->ninst, a->ninst == 1 ? "" : "s");
+    /* Every instance has entered its first state (BACKUP, MASTER or FAULT). */
+    sdn_notify("READY=1");
+    struct event *wd_ev = sdn_watchdog_start(a->base);
     event_base_dispatch(a->base);
+    if (wd_ev)
+        event_free(wd_ev);
     return 0;
 }
 
