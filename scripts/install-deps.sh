@@ -8,7 +8,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       clang libclang-rt-14-dev
       iproute2 nftables curl wrk socat jq python3 openssl procps psmisc
       chromium python3-prometheus-client
-      haproxy nginx-light
+      haproxy nginx-light libnginx-mod-stream
       tshark keepalived iputils-ping"
 missing=""
 for p in $PKGS; do
