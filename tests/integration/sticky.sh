@@ -13,6 +13,7 @@ B=${BE_IPS[0]}
 backend_start A "$B:8081"
 backend_start B "$B:8082"
 backend_start C "$B:8083"
+backend_start U "$B:9053" --udp-echo
 
 SERVERS='servers = ( { name = "A"; addr = "'$B':8081"; }, { name = "B"; addr = "'$B':8082"; },
                 { name = "C"; addr = "'$B':8083"; } );'
@@ -22,7 +23,9 @@ conf=$T_DIR/tandem.conf
     cat <<EOF
 frontends = ( { name = "ins"; bind = "$LB_IP:80"; mode = "http"; backend = "ins"; },
               { name = "app"; bind = "$LB_IP:81"; mode = "http"; backend = "app"; },
-              { name = "src"; bind = "$LB_IP:82"; mode = "http"; backend = "src"; } );
+              { name = "src"; bind = "$LB_IP:82"; mode = "http"; backend = "src"; },
+              { name = "l4"; bind = "$LB_IP:83"; mode = "tcp"; backend = "src"; },
+              { name = "dns"; bind = "$LB_IP:84"; mode = "udp"; backend = "udp"; } );
 backends = (
   { name = "ins"; algorithm = "roundrobin"; retries = 2;
     sticky = { mode = "insert"; cookie = "SRV"; ttl = "30m"; samesite = "Lax"; };
@@ -32,10 +35,11 @@ backends = (
     $SERVERS },
   { name = "src"; algorithm = "roundrobin"; retries = 2;
     sticky = { mode = "source"; ttl = "5m"; };
-    $SERVERS } );
+    $SERVERS },
+  { name = "udp"; servers = ( { name = "U"; addr = "$B:9053"; } ); } );
 EOF
 } | proxy_conf "$conf"
-proxy_start "$conf" "tcp:$LB_IP:80" "tcp:$LB_IP:81" "tcp:$LB_IP:82"
+proxy_start "$conf" "tcp:$LB_IP:80" "tcp:$LB_IP:81" "tcp:$LB_IP:82" "tcp:$LB_IP:83" "udp:$LB_IP:84"
 
 # req PORT PATH [COOKIE] [SRC] [N]: N (default 1) requests on fresh
 # connections; one line each: "BODY|SET-COOKIE" (SET-COOKIE "-" if none).
@@ -133,11 +137,14 @@ import socket, time
 a = socket.create_connection(('$LB_IP', 80), source_address=('${CL_EXTRA_IPS[7]}', 0))
 b = socket.create_connection(('$LB_IP', 82), source_address=('${CL_EXTRA_IPS[7]}', 0))
 b.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); b.recv(4096)
+c = socket.create_connection(('$LB_IP', 83), source_address=('${CL_EXTRA_IPS[7]}', 0))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('${CL_EXTRA_IPS[7]}', 0))
+u.settimeout(3); u.sendto(b'ping', ('$LB_IP', 84)); u.recvfrom(512)
 time.sleep(4)"
     hold=$BG_PID
     for i in $(seq 40); do
         out=$(ctl show conns)
-        [ "$(printf '%s\n' "$out" | grep -c "${CL_EXTRA_IPS[7]}")" -ge 2 ] && break
+        [ "$(printf '%s\n' "$out" | grep -c "${CL_EXTRA_IPS[7]}")" -ge 4 ] && break
         sleep 0.05
     done
     t_like "$(printf '%s\n' "$out" | grep "${CL_EXTRA_IPS[7]}" | grep ' ins ')" \
@@ -146,9 +153,15 @@ time.sleep(4)"
     t_like "$(printf '%s\n' "$out" | grep "${CL_EXTRA_IPS[7]}" | grep ' src ')" \
         "http +src +${CL_EXTRA_IPS[7]}:[0-9]+ +$LB_IP:82 +src +[ABC] +server" \
         "show conns: a connection after a request, with its server" "$out"
+    t_like "$(printf '%s\n' "$out" | grep "${CL_EXTRA_IPS[7]}" | grep ' l4 ')" \
+        "tcp +l4 +${CL_EXTRA_IPS[7]}:[0-9]+ +$LB_IP:83 +src +[ABC] +server" \
+        "show conns: a tcp connection with its server" "$out"
+    t_like "$(printf '%s\n' "$out" | grep "${CL_EXTRA_IPS[7]}" | grep ' dns ')" \
+        "udp +dns +${CL_EXTRA_IPS[7]}:[0-9]+ +$LB_IP:84 +udp +U +server" \
+        "show conns: a udp flow with its server" "$out"
     js=$(ctl --json show conns)
-    t_is "$(j "$js" "[.conns[] | select(.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))] | length")" 2 \
-        "show conns --json: both connections" "$js"
+    t_is "$(j "$js" "[.conns[] | select(.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))] | length")" 4 \
+        "show conns --json: all four (http x2, tcp, udp)" "$js"
     stop_pid "$hold"
 else
     t_skip "show sticky / DRAIN / clear sticky through tandemctl" "no tandemctl with show sticky"
