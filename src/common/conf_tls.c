@@ -61,8 +61,7 @@ static int valid_alpn(const char *v)
 static void load_str_list(struct loader *ld, const config_setting_t *s,
                           const struct key_spec *k, void *obj)
 {
-    char ***arr = (char ***)((char *)obj + k->off);
-    unsigned *n = (unsigned *)((char *)obj + k->off + sizeof(char **));
+    struct conf_strlist *l = (struct conf_strlist *)((char *)obj + k->off);
     if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
         ld_error(ld, s, "%s must be a list [ \"...\", ... ] of strings", ld->key);
         return;
@@ -72,8 +71,7 @@ static void load_str_list(struct loader *ld, const config_setting_t *s,
         ld_error(ld, s, "%s must hold 1-%d strings", ld->key, TLS_MAX_NAMES);
         return;
     }
-    *arr = calloc((size_t)len, sizeof(char *));
-    if (!*arr)
+    if (l->v || !(l->v = calloc((size_t)len, sizeof(char *))))
         return;
     for (int i = 0; i < len; i++) {
         const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
@@ -96,7 +94,8 @@ static void load_str_list(struct loader *ld, const config_setting_t *s,
         for (char *p = c; c && k->arg == 0 && *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p + 32);
-        (*arr)[(*n)++] = c;
+        if (c)
+            l->v[l->n++] = c;
     }
 }
 
@@ -249,11 +248,11 @@ void conf_tls_check_frontend(struct loader *ld, const config_setting_t *el,
                  "http frontends)", cfg->backends[bi].name);
 }
 
-static void free_list(char **l, unsigned n)
+static void free_list(struct conf_strlist *l)
 {
-    for (unsigned i = 0; i < n; i++)
-        free(l[i]);
-    free(l);
+    for (unsigned i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
 }
 
 void conf_tls_free_frontend(struct conf_tls_frontend *t)
@@ -263,13 +262,13 @@ void conf_tls_free_frontend(struct conf_tls_frontend *t)
     for (unsigned i = 0; i < t->ncerts; i++) {
         free(t->certs[i].cert);
         free(t->certs[i].key);
-        free_list(t->certs[i].sni, t->certs[i].nsni);
+        free_list(&t->certs[i].sni);
     }
     free(t->certs);
     free(t->ciphers);
     free(t->ciphersuites);
     free(t->groups);
-    free_list(t->alpn, t->nalpn);
+    free_list(&t->alpn);
     free(t->client_ca);
     free(t);
 }

@@ -14,11 +14,16 @@
 
 enum conf_tls_verify { TLS_VERIFY_NONE = 0, TLS_VERIFY_OPTIONAL, TLS_VERIFY_REQUIRED };
 
+/* An array of strings from the file: sni = [ ... ], alpn = [ ... ]. */
+struct conf_strlist {
+    char **v;
+    unsigned n;
+};
+
 struct conf_tls_cert {
     char *cert;                        /* PEM chain: leaf first */
     char *key;                         /* PEM private key */
-    char **sni;                        /* names from config, or NULL: the cert's own */
-    unsigned nsni;
+    struct conf_strlist sni;           /* names from config; none: the cert's own */
     int line;
 };
 
@@ -29,8 +34,7 @@ struct conf_tls_frontend {
     char *ciphers;                     /* TLS 1.2 cipher list, NULL: OpenSSL's */
     char *ciphersuites;                /* TLS 1.3 suites, NULL: OpenSSL's */
     char *groups;                      /* key exchange groups, NULL: OpenSSL's */
-    char **alpn;                       /* default { "http/1.1" } */
-    unsigned nalpn;
+    struct conf_strlist alpn;          /* default [ "http/1.1" ] */
     unsigned session_cache;            /* server cache entries, 0 = off; default 20000 */
     int tickets;                       /* stateless session tickets, default on */
     uint64_t ticket_rotate_ms;         /* default 1h */

@@ -338,9 +338,9 @@ static void fe_names(struct build *b, struct tls_fe *fe, const struct conf_tls_c
                      unsigned i)
 {
     int rc = 0;
-    if (c->nsni) {
-        for (unsigned j = 0; j < c->nsni && rc == 0; j++)
-            rc = names_add(fe, c->sni[j], strlen(c->sni[j]), i);
+    if (c->sni.n) {
+        for (unsigned j = 0; j < c->sni.n && rc == 0; j++)
+            rc = names_add(fe, c->sni.v[j], strlen(c->sni.v[j]), i);
     } else {
         X509 *x = SSL_CTX_get0_certificate(fe->ctx[i]);
         rc = x ? names_from_cert(fe, x, i) : 0;
@@ -354,8 +354,8 @@ static void fe_names(struct build *b, struct tls_fe *fe, const struct conf_tls_c
 static void fe_alpn(struct tls_fe *fe, const struct conf_tls_frontend *t)
 {
     static const char *dflt[] = { "http/1.1" };
-    const char *const *v = t->nalpn ? (const char *const *)t->alpn : dflt;
-    unsigned n = t->nalpn ? t->nalpn : 1;
+    const char *const *v = t->alpn.n ? (const char *const *)t->alpn.v : dflt;
+    unsigned n = t->alpn.n ? t->alpn.n : 1;
     for (unsigned i = 0; i < n; i++) {
         size_t l = strlen(v[i]);
         if (fe->alpnlen + 1 + l > sizeof(fe->alpn))

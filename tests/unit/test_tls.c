@@ -172,8 +172,10 @@ static void test_conf_full(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     const struct conf_tls_frontend *t = c->frontends[0].tls;
     CU_ASSERT_EQUAL(t->ncerts, 2);
-    CU_ASSERT_EQUAL(t->certs[0].nsni, 2);
-    CU_ASSERT_STRING_EQUAL(t->certs[0].sni[0], "www.example.com");
+    CU_ASSERT_EQUAL(t->certs[0].sni.n, 2);
+    CU_ASSERT_STRING_EQUAL(t->certs[0].sni.v[0], "www.example.com");
+    CU_ASSERT_STRING_EQUAL(t->certs[0].sni.v[1], "*.example.org");
+    CU_ASSERT_EQUAL(t->alpn.n, 1);
     CU_ASSERT_EQUAL(t->min_version, CONF_TLS_V13);
     CU_ASSERT_EQUAL(t->session_cache, 0);
     CU_ASSERT_EQUAL(t->tickets, 0);
