@@ -9,7 +9,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
       iproute2 nftables curl wrk socat jq python3 openssl procps psmisc
       chromium python3-prometheus-client
       haproxy nginx-light libnginx-mod-stream
-      tshark keepalived iputils-ping"
+      tshark keepalived iputils-ping systemd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
