@@ -14,8 +14,6 @@ static const struct name_map health_type_names[] = {
     { "tcp", HEALTH_TCP }, { "http", HEALTH_HTTP }, { "tls", HEALTH_TLS }, { NULL, 0 }
 };
 
-/* tls is a known name so the message can say why it is refused: the TLS
- * layer (issue 3, TLS section) is not built yet. */
 static void load_health_type(struct loader *ld, const config_setting_t *s,
                              const struct key_spec *k, void *obj)
 {
@@ -24,11 +22,8 @@ static void load_health_type(struct loader *ld, const config_setting_t *s,
     if (!v)
         return;
     int t = map_lookup(health_type_names, v);
-    if (t == HEALTH_TLS)
-        ld_error(ld, s, "%s \"tls\" is not supported yet (TLS checks come with TLS "
-                 "support; use \"tcp\" or \"http\")", ld->key);
-    else if (t < 0)
-        ld_error(ld, s, "%s \"%s\" is unknown (use tcp or http)", ld->key, v);
+    if (t < 0)
+        ld_error(ld, s, "%s \"%s\" is unknown (use tcp, http or tls)", ld->key, v);
     else
         b->health.type = t;
 }
@@ -160,6 +155,11 @@ void conf_health_check(struct loader *ld, const config_setting_t *el,
     if (p && !b->health.enabled && (b->passive.connect_failures || b->passive.http_5xx))
         ld_error(ld, p, "passive checks need health = { ... }: only active checks bring a "
                  "server marked DOWN back");
+    /* A tls check verifies like live traffic: with the backend's tls. */
+    if (b->health.enabled && b->health.type == HEALTH_TLS && !(b->tls && b->tls->enabled))
+        ld_error(ld, config_setting_get_member(el, "health"),
+                 "health.type \"tls\" needs the backend's tls = { ... } (it checks the "
+                 "handshake the servers' traffic uses)");
 }
 
 void conf_health_free(struct conf_health *h)

@@ -229,9 +229,6 @@ void conf_tls_load_backend(struct loader *ld, const config_setting_t *s,
     if (!t->cert != !t->key)
         ld_error(ld, s, "tls: a client certificate needs both cert and key");
     versions_check(ld, s, t->min_version, t->max_version);
-    if (t->enabled && b->health.enabled && b->health.type == HEALTH_HTTP)
-        ld_error(ld, s, "tls: health type \"http\" does not speak TLS yet; use \"tcp\" "
-                 "checks for a TLS backend");
 }
 
 /* Checks that need the whole frontend (after its keys and the backends). */

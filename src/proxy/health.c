@@ -10,6 +10,7 @@
 #include "health_check.h"
 #include "clock.h"
 #include "log.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -22,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum health_phase { PHASE_IDLE = 0, PHASE_CONNECT, PHASE_SEND, PHASE_READ };
+enum health_phase { PHASE_IDLE = 0, PHASE_CONNECT, PHASE_HANDSHAKE, PHASE_SEND, PHASE_READ };
 
 struct health_engine;
 
@@ -30,6 +31,8 @@ struct health_check {
     struct health_engine *eng;
     struct server *srv;
     const struct conf_health *conf;
+    const struct conf_backend *bconf;  /* its tls, when the backend has one */
+    SSL *ssl;                          /* tls and http checks of a TLS backend */
     struct health_fsm fsm;
     struct event *timer;               /* next start */
     struct event *io;                  /* socket readiness or the timeout */
@@ -117,6 +120,8 @@ static void health_close(struct health_check *c)
         event_free(c->io);
         c->io = NULL;
     }
+    tls_free(c->ssl, 0);
+    c->ssl = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -151,6 +156,8 @@ static void health_fail(struct health_check *c, const char *fmt, ...)
 
 static const char *health_what(const struct health_check *c)
 {
+    if (c->phase == PHASE_HANDSHAKE)
+        return "tls handshake";
     return c->conf->type == HEALTH_HTTP ? "http check" : "connect";
 }
 
@@ -172,11 +179,20 @@ static void health_wait(struct health_check *c, short what)
         health_fail(c, "out of memory");
 }
 
+/* One send, on the socket or through TLS: bytes, 0 when full, -1. */
+static ssize_t health_send_once(struct health_check *c)
+{
+    if (c->ssl)
+        return tls_writev2(c->ssl, c->req + c->sent, c->reqlen - c->sent, NULL, 0);
+    ssize_t n = send(c->fd, c->req + c->sent, c->reqlen - c->sent, MSG_NOSIGNAL);
+    return n < 0 && errno == EAGAIN ? 0 : n;
+}
+
 static void health_send(struct health_check *c)
 {
     while (c->sent < c->reqlen) {
-        ssize_t n = send(c->fd, c->req + c->sent, c->reqlen - c->sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EAGAIN) {
+        ssize_t n = health_send_once(c);
+        if (n == 0) {
             health_wait(c, EV_WRITE);
             return;
         }
@@ -190,10 +206,29 @@ static void health_send(struct health_check *c)
     health_wait(c, EV_READ);
 }
 
+/* One read, on the socket or through TLS: bytes, 0 at EOF, -1 on error,
+ * -2 when nothing is there yet. */
+static ssize_t health_recv_once(struct health_check *c)
+{
+    size_t cap = HEALTH_RESPONSE_MAX - c->got;
+    if (c->ssl) {
+        int err = 0;
+        ssize_t n = tls_read(c->ssl, c->buf + c->got, cap, &err);
+        if (n == 0)
+            return -2;
+        if (n < 0 && err == 0)
+            return 0;
+        errno = err;
+        return n;
+    }
+    ssize_t n = recv(c->fd, c->buf + c->got, cap, 0);
+    return n < 0 && (errno == EAGAIN || errno == EINTR) ? -2 : n;
+}
+
 static void health_read(struct health_check *c)
 {
-    ssize_t n = recv(c->fd, c->buf + c->got, HEALTH_RESPONSE_MAX - c->got, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    ssize_t n = health_recv_once(c);
+    if (n == -2) {
         health_wait(c, EV_READ);
         return;
     }
@@ -211,6 +246,48 @@ static void health_read(struct health_check *c)
         health_finish(c, v == HEALTH_PASS);
 }
 
+static void health_http_start(struct health_check *c)
+{
+    c->phase = PHASE_SEND;
+    c->sent = 0;
+    c->got = 0;
+    health_send(c);
+}
+
+/* One handshake step of a tls or http check on a TLS backend (verified
+ * like live traffic: the backend's ca, verify and sni). */
+static void health_handshake(struct health_check *c)
+{
+    int want_write, sys_err;
+    char why[HEALTH_REASON_MAX - 32];
+    int rc = tls_handshake(c->ssl, &want_write, &sys_err, why, sizeof(why));
+    if (rc < 0) {
+        health_fail(c, "tls handshake: %s", why);
+        return;
+    }
+    if (rc == 0) {
+        health_wait(c, want_write ? EV_WRITE : EV_READ);
+        return;
+    }
+    if (c->conf->type == HEALTH_HTTP) {
+        health_http_start(c);
+        return;
+    }
+    snprintf(c->reason, sizeof(c->reason), "tls handshake: ok");
+    health_finish(c, 1);
+}
+
+static void health_tls_start(struct health_check *c)
+{
+    c->ssl = tls_backend_ssl(c->bconf, c->fd);
+    if (!c->ssl) {
+        health_fail(c, "tls: cannot create a TLS connection");
+        return;
+    }
+    c->phase = PHASE_HANDSHAKE;
+    health_handshake(c);
+}
+
 static void health_connected(struct health_check *c)
 {
     int err = 0;
@@ -221,15 +298,16 @@ static void health_connected(struct health_check *c)
         health_fail(c, "connect: %s", strerror(err));
         return;
     }
+    if (c->conf->type != HEALTH_TCP && c->bconf->tls && c->bconf->tls->built) {
+        health_tls_start(c);
+        return;
+    }
     if (c->conf->type != HEALTH_HTTP) {
         snprintf(c->reason, sizeof(c->reason), "connect: ok");
         health_finish(c, 1);
         return;
     }
-    c->phase = PHASE_SEND;
-    c->sent = 0;
-    c->got = 0;
-    health_send(c);
+    health_http_start(c);
 }
 
 static void health_on_io(evutil_socket_t fd, short what, void *arg)
@@ -243,6 +321,7 @@ static void health_on_io(evutil_socket_t fd, short what, void *arg)
     }
     switch (c->phase) {
     case PHASE_CONNECT: health_connected(c); break;
+    case PHASE_HANDSHAKE: health_handshake(c); break;
     case PHASE_SEND: health_send(c); break;
     case PHASE_READ: health_read(c); break;
     case PHASE_IDLE: break;
@@ -298,12 +377,14 @@ static void health_reconcile(struct server *s, const struct conf_health *h, uint
 }
 
 static int health_check_init(struct health_engine *eng, struct health_check *c,
-                             struct server *s, const struct conf_health *h)
+                             struct server *s, const struct conf_backend *bc)
 {
+    const struct conf_health *h = &bc->health;
     char host[ADDR_STRLEN];
     c->eng = eng;
     c->srv = s;
     c->conf = h;
+    c->bconf = bc;
     c->fd = -1;
     health_fsm_init(&c->fsm, atomic_load(&s->health_ok));
     c->timer = evtimer_new(eng->base, health_on_timer, c);
@@ -356,7 +437,7 @@ static void health_build(struct health_engine *eng, struct runtime *rt)
                 continue;
             struct health_check *c = &eng->checks[k++];
             eng->nchecks = k;
-            if (health_check_init(eng, c, be->servers[i], h) < 0) {
+            if (health_check_init(eng, c, be->servers[i], be->conf) < 0) {
                 log_err("health: backend \"%s\" server \"%s\": out of memory, not checked",
                         be->name, be->servers[i]->name);
                 continue;

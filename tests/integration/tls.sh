@@ -69,7 +69,11 @@ frontends = (
 backends = (
   { name = "web"; servers = ( { name = "A"; addr = "$B:8081"; } ); },
   { name = "tlsweb"; tls = { ca = "$P/ca.pem"; sni = "be.test"; };
+    health = { type = "http"; path = "/health"; interval = "200ms"; };
     servers = ( { name = "S"; addr = "$B:8444"; } ); },
+  { name = "tlschk"; tls = { ca = "$P/other.pem"; sni = "be.test"; };
+    health = { type = "tls"; interval = "200ms"; fall = 2; };
+    servers = ( { name = "C"; addr = "$B:8444"; } ); },
   { name = "tlsbad"; retries = 0; tls = { ca = "$P/other.pem"; sni = "be.test"; };
     servers = ( { name = "S"; addr = "$B:8444"; } ); } );
 EOF
@@ -198,6 +202,11 @@ t_is "$(j "$r" '.status["200"] // 0')" 30 "30 requests over re-encrypted keep-al
 t_is "$(cl_curl -o /dev/null -w '%{http_code}' "http://$LB_IP:81/")" 502 "a server certificate from another CA: 502"
 t_like "$(grep 'backend "tlsbad"' "$PROXY_LOG")" 'server "S" .*TLS handshake failed: certificate verify failed' \
     "the verification failure is logged naming the server"
+t_is "$(grep -c 'backend "tlsweb" server "S" is DOWN' "$PROXY_LOG")" 0 \
+    "an http health check over TLS keeps the verified server UP"
+t_like "$(grep 'backend "tlschk" server "C" is DOWN' "$PROXY_LOG")" \
+    'is DOWN: tls handshake: certificate verify failed: .*, 2 failures' \
+    "a tls health check against the wrong CA takes the server DOWN, with the reason"
 
 # ---- reload: a new certificate; a bad one keeps the old
 write_conf a2

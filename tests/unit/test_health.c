@@ -420,10 +420,10 @@ static void test_conf_health_errors(void)
           "t.conf:4: backend \"web\": health.expect \"2000\" must list statuses (100-599) or "
           "ranges such as \"200-299,301\"" },
         { "  health = { type = \"tls\"; };",
-          "t.conf:4: backend \"web\": health.type \"tls\" is not supported yet (TLS checks come "
-          "with TLS support; use \"tcp\" or \"http\")" },
+          "t.conf:4: backend \"web\": health.type \"tls\" needs the backend's tls = { ... } "
+          "(it checks the handshake the servers' traffic uses)" },
         { "  health = { type = \"udp\"; };",
-          "t.conf:4: backend \"web\": health.type \"udp\" is unknown (use tcp or http)" },
+          "t.conf:4: backend \"web\": health.type \"udp\" is unknown (use tcp, http or tls)" },
         { "  health = { path = \"/health\"; };",
           "t.conf:4: backend \"web\": health.path applies only to type \"http\"" },
         { "  health = { type = \"http\"; path = \"health\"; };",
