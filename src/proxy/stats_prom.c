@@ -5,6 +5,7 @@
 #include "config.h"
 #include "stats.h"
 #include "prom_out.h"
+#include "tables.h"
 
 #include <event2/buffer.h>
 #include <stddef.h>
@@ -248,6 +249,12 @@ static void process_families(struct prom_ctx *c, const struct stats_info *in)
     prom_family(c->b, "tandem_config_reload_failures_total", "counter",
                 "Reloads refused because the new configuration was invalid.");
     prom_sample_u64(c->b, "tandem_config_reload_failures_total", NULL, 0, in->reloads_failed);
+    /* Process-wide: the table is one for every backend, its count an atomic
+     * (a per-backend count would walk a million entries per scrape). */
+    struct sticky_table *st = tables_sticky();
+    prom_family(c->b, "tandem_sticky_entries", "gauge",
+                "Entries in the sticky-session table, all backends (docs/sticky.md).");
+    prom_sample_u64(c->b, "tandem_sticky_entries", NULL, 0, st ? sticky_count(st) : 0);
 }
 
 /* Per backend: the servers' buckets summed, written cumulatively as the

@@ -37,6 +37,7 @@ backends = (
     sticky = { mode = "source"; ttl = "5m"; };
     $SERVERS },
   { name = "udp"; servers = ( { name = "U"; addr = "$B:9053"; } ); } );
+stats = { bind = "127.0.0.1:8404"; };
 EOF
 } | proxy_conf "$conf"
 proxy_start "$conf" "tcp:$LB_IP:80" "tcp:$LB_IP:81" "tcp:$LB_IP:82" "tcp:$LB_IP:83" "udp:$LB_IP:84"
@@ -108,6 +109,8 @@ for ip in "${CL_EXTRA_IPS[@]}"; do
 done
 t_is "$bad" 0 "source: 8 client addresses x 5 requests, each address always on one server"
 t_ge "$(printf '%s\n' $seen | sort -u | wc -l)" 2 "source: the addresses are spread over servers ($seen)"
+n=$(in_lb curl -sS --max-time 5 http://127.0.0.1:8404/metrics | awk '/^tandem_sticky_entries / {print $2}')
+t_ge "${n:-0}" 10 "/metrics: tandem_sticky_entries counts the bindings (insert, app, 8 sources)"
 
 # ---- tandemctl: show sticky, DRAIN
 if [ -x "$CTL_BIN" ] && ctl help 2>/dev/null | grep -q 'show sticky'; then
