@@ -1,10 +1,15 @@
 #!/bin/bash
-# The tandem demo, run as root on a fresh Debian machine:
-#   installs the dependencies, builds, then in network namespaces runs
-#   tandem-proxy in front of three backends and shows it working:
-#   balancing, weights changed by a live reload, a backend killed under
-#   load, a graceful stop. Everything it creates is removed at the end.
-# (The two-box failover demo arrives with tandem-vrrp and peer sync.)
+# The tandem demo, run as root on a fresh Debian machine. It installs the
+# dependencies, builds, and brings up a two-box pair in network namespaces:
+#
+#   client 198.51.100.2 --- VIP 198.51.100.100 --- lbA 198.51.100.11 (MASTER)
+#                                              \-- lbB 198.51.100.12 (BACKUP)
+#   lbA/lbB --- web1..3 203.0.113.11-13:8080
+#
+# Each box runs tandem-proxy and tandem-vrrp from its own config file. The
+# demo shows traffic balanced through the VIP, then kills box A (SIGKILL of
+# both daemons and its link taken down) under a steady stream of requests,
+# prints the measured failover gap, shows box B serving, and cleans up.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -18,60 +23,104 @@ step "building"
 autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; exit 1; }
 mkdir -p build
 ( cd build && { [ -f Makefile ] || ../configure -q; } &&
-  make -s -j"$(nproc)" tandem-proxy >make.log 2>&1 ) || { cat build/make.log; echo "build failed"; exit 1; }
-echo "   build/tandem-proxy"
+  make -s -j"$(nproc)" tandem-proxy tandem-vrrp tandemctl >make.log 2>&1 ) ||
+    { cat build/make.log; echo "build failed"; exit 1; }
+echo "   build/tandem-proxy build/tandem-vrrp build/tandemctl"
 
 export top_builddir=$top/build top_srcdir=$top
 # The integration-test harness gives us namespaces, backends and cleanup.
 . tests/integration/lib.sh
+. tests/integration/lib_vrrp.sh
 t_need_root
+CTL=$top_builddir/tandemctl
 
-step "network: client 198.51.100.2 -> tandem-proxy 198.51.100.10:80 -> web1..3 203.0.113.11-13:8080"
-topo_up
+step "network: client, lbA, lbB and the backends on one bridge (all in namespaces)"
+vrrp_topo_up
+_host "$NS_BE" vbe "${BE_IPS[0]}/24" "${BE_IPS[1]}/24" "${BE_IPS[2]}/24"
+ip -n "$NS_A" addr add 203.0.113.1/24 dev eth0
+ip -n "$NS_B" addr add 203.0.113.2/24 dev eth0
 for i in 1 2 3; do backend_start "web$i" "${BE_IPS[$((i - 1))]}:8080"; done
 
-write_conf() {  # write_conf W1 W2 W3
-    cat > "$T_DIR/tandem.conf" <<CONF
-global = { threads = 2; access_log = "$T_DIR/access.log"; log = { level = "notice"; }; };
-frontends = ( { name = "www"; bind = "$LB_IP:80"; mode = "http"; backend = "web"; } );
+box_conf() {   # box_conf A|B PRIORITY PEER
+    cat > "$T_DIR/tandem-$1.conf" <<CONF
+node = { name = "lb-$1"; };
+global = { threads = 2; status_socket = "$T_DIR/proxy-$1.sock";
+           log = { level = "notice"; }; };
+vrrp = { interface = "eth0"; status_socket = "$T_DIR/vrrp-$1.sock";
+         track_proxy_socket = "$T_DIR/proxy-$1.sock";
+         instances = ( { name = "web"; vrid = 51; priority = $2; advert_ms = 100;
+                         vips = [ "$VIP/24" ]; unicast_peer = "$3"; track_proxy = true; } ); };
+frontends = ( { name = "www"; bind = "$VIP:80"; mode = "http"; backend = "web"; } );
 backends = ( { name = "web"; algorithm = "wrr";
-               servers = ( { name = "web1"; addr = "${BE_IPS[0]}:8080"; weight = $1; },
-                           { name = "web2"; addr = "${BE_IPS[1]}:8080"; weight = $2; },
-                           { name = "web3"; addr = "${BE_IPS[2]}:8080"; weight = $3; } ); } );
+               health = { type = "http"; path = "/"; interval = "1s"; timeout = "500ms"; };
+               servers = ( { name = "web1"; addr = "${BE_IPS[0]}:8080"; },
+                           { name = "web2"; addr = "${BE_IPS[1]}:8080"; },
+                           { name = "web3"; addr = "${BE_IPS[2]}:8080"; } ); } );
 CONF
+    "$PROXY_BIN" -t -q -c "$T_DIR/tandem-$1.conf" && "$VRRP_BIN" -t -q -c "$T_DIR/tandem-$1.conf"
 }
-write_conf 1 1 1
-"$PROXY_BIN" -t -c "$T_DIR/tandem.conf" || exit 1
-proxy_start "$T_DIR/tandem.conf" "tcp:$LB_IP:80"
+box_start() {  # box_start A|B: the box's two daemons, as systemd would start them
+    bg_start "$(vrrp_ns "$1")" "$T_DIR/proxy-$1.log" "$PROXY_BIN" -c "$T_DIR/tandem-$1.conf"
+    eval "PX_$1=$BG_PID"
+    for _ in $(seq 100); do [ -S "$T_DIR/proxy-$1.sock" ] && break; sleep 0.05; done
+    vrrp_start "$1" "$T_DIR/tandem-$1.conf" || t_bail "tandem-vrrp on lb$1 did not start"
+}
 
-tally() {   # tally N: N requests from the client, counted per backend
-    for _ in $(seq "$1"); do cl_curl -o /dev/null -w '%header{x-backend}\n' "http://$LB_IP/"; done |
+step "box A (priority 150) and box B (priority 100): tandem-proxy + tandem-vrrp each"
+box_conf A 150 "$B_IP" && box_conf B 100 "$A_IP" || exit 1
+box_start A; box_start B
+wait_state A web MASTER 5 >/dev/null || t_bail "box A did not become MASTER"
+wait_state B web BACKUP 5 >/dev/null
+echo "   lbA: $(vrrp_state A web)   lbB: $(vrrp_state B web)   VIP $VIP on: lb$(vip_holders $VIP)"
+in_box A "$CTL" --socket "$T_DIR/proxy-A.sock" show servers | sed 's/^/   /'
+
+tally() {   # tally N: N requests to the VIP, counted per backend
+    for _ in $(seq "$1"); do cl_curl -o /dev/null -w '%header{x-backend}\n' "http://$VIP/"; done |
         sort | uniq -c | awk '{printf "   %-6s %3d requests\n", $2, $1}'
 }
-
-step "12 requests, equal weights (smooth weighted round robin)"
+step "12 requests to the VIP, served by box A"
 tally 12
 
-step "live reload: weights 5:3:2 (SIGHUP; no connection dropped)"
-write_conf 5 3 2
-proxy_reload; sleep 0.5
-tally 20
+step "killing box A under a steady stream of new requests (one every 10 ms)"
+# The probe: a new connection per request, 100 ms timeout, for 6 s at most.
+in_cl "$PY" - "$VIP" > "$T_DIR/probe.json" <<'PY' &
+import http.client, json, sys, time
+vip, out, t_end = sys.argv[1], [], time.time() + 6
+while time.time() < t_end:
+    t = time.time()
+    try:
+        c = http.client.HTTPConnection(vip, 80, timeout=0.1)
+        c.request("GET", "/"); r = c.getresponse(); r.read(); ok = r.status == 200; c.close()
+    except Exception:
+        ok = False
+    out.append((t, ok))
+    time.sleep(max(0, 0.01 - (time.time() - t)))
+print(json.dumps(out))
+PY
+probe=$!
+sleep 1.5
+kill_at=$(date +%s.%N)
+{ kill -KILL "$PX_A" "${VRRP_PID[A]}"; wait "$PX_A" "${VRRP_PID[A]}"; } 2>/dev/null
+ip -n "$NS_A" link set eth0 down
+echo "   $(date +%T.%3N): SIGKILL tandem-proxy and tandem-vrrp on lbA, lbA's link down"
+wait "$probe"
+"$PY" - "$kill_at" "$T_DIR/probe.json" <<'PY'
+import json, sys
+kill, ev = float(sys.argv[1]), json.load(open(sys.argv[2]))
+before = [t for t, ok in ev if ok and t < kill]
+after = [t for t, ok in ev if ok and t >= kill]
+failed = sum(1 for t, ok in ev if not ok)
+if not after:
+    print("   no request succeeded after the kill"); sys.exit(1)
+gap = after[0] - (before[-1] if before else kill)
+print(f"   {len(ev)} requests, {failed} failed; first success on box B "
+      f"{(after[0] - kill) * 1000:.0f} ms after the kill")
+print(f"   failover gap (last success on A -> first success on B): {gap * 1000:.0f} ms")
+PY
 
-step "load: wrk, 50 keep-alive connections, 3 seconds"
-in_cl wrk -t2 -c50 -d3s "http://$LB_IP/" | sed -n '/Requests\/sec\|Latency \|requests in/p'
+step "box B now holds the VIP and serves"
+echo "   lbB: $(vrrp_state B web)   VIP $VIP on: lb$(vip_holders $VIP)"
+tally 9
+in_box B "$CTL" --vrrp-socket "$T_DIR/vrrp-B.sock" vrrp show | sed 's/^/   /' | head -12
 
-step "web2 killed in the middle of a 3-second run"
-in_cl wrk -t2 -c20 -d3s "http://$LB_IP/" > "$T_DIR/wrk.txt" 2>&1 &
-wrk_pid=$!; sleep 1; backend_kill web2; wait $wrk_pid
-sed -n '/requests in\|Non-2xx\|Socket errors/p' "$T_DIR/wrk.txt"
-grep -q 'Non-2xx\|Socket errors' "$T_DIR/wrk.txt" || echo "   0 failed requests: connects to web2 failed and were retried on another server"
-tally 10
-
-step "access log (last 3 lines)"
-tail -n 3 "$T_DIR/access.log" | sed 's/^/   /'
-
-step "graceful stop (SIGTERM)"
-kill -TERM "$PROXY_PID"
-proxy_wait_exit 15 && echo "   tandem-proxy exited with status $PROXY_RC"
-PROXY_PID=
 step "done; namespaces and processes removed"
