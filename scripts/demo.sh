@@ -110,16 +110,21 @@ kill, ev = float(sys.argv[1]), json.load(open(sys.argv[2]))
 before = [t for t, ok in ev if ok and t < kill]
 after = [t for t, ok in ev if ok and t >= kill]
 failed = sum(1 for t, ok in ev if not ok)
-if not after:
-    print("   no request succeeded after the kill"); sys.exit(1)
-gap = after[0] - (before[-1] if before else kill)
+if not before or not after:
+    print("   FAILED: no request succeeded", "before" if not before else "after", "the kill")
+    sys.exit(1)
+gap = after[0] - before[-1]
 print(f"   {len(ev)} requests, {failed} failed; first success on box B "
       f"{(after[0] - kill) * 1000:.0f} ms after the kill")
 print(f"   failover gap (last success on A -> first success on B): {gap * 1000:.0f} ms")
+# 100 ms adverts: Master_Down_Interval is 360 ms. Far beyond it is a failure.
+sys.exit(0 if gap < 2.0 else 1)
 PY
+[ $? = 0 ] || { echo "demo: box B did not take over in time"; exit 1; }
 
 step "box B now holds the VIP and serves"
 echo "   lbB: $(vrrp_state B web)   VIP $VIP on: lb$(vip_holders $VIP)"
+[ "$(vip_holders $VIP)" = B ] || { echo "demo: the VIP is not on box B alone"; exit 1; }
 tally 9
 in_box B "$CTL" --vrrp-socket "$T_DIR/vrrp-B.sock" vrrp show | sed 's/^/   /' | head -12
 

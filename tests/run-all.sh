@@ -73,6 +73,15 @@ else
     step_fail "build"
 fi
 
+if [ "$(id -u)" = 0 ] && [ -x build/tandem-vrrp ]; then
+    note "the demo (README's first command)"
+    if scripts/demo.sh > build/demo.log 2>&1; then
+        passed=$((passed + 1)); results+=("demo: ok ($(grep -o 'failover gap.*' build/demo.log))")
+    else
+        tail -25 build/demo.log; step_fail "demo"
+    fi
+fi
+
 note "build (ASan + UBSan)"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
 if build build-asan CFLAGS="$san" LDFLAGS="-fsanitize=address,undefined"; then
