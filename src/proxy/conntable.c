@@ -15,6 +15,7 @@
 struct conn_entry {
     TAILQ_ENTRY(conn_entry) link;
     unsigned shard;
+    _Atomic uint64_t bytes_in, bytes_out;   /* info's are 0 until the close */
     struct conn_info info;
 };
 TAILQ_HEAD(conn_list, conn_entry);
@@ -118,6 +119,8 @@ struct conn_entry *conntable_open(struct conntable *t, unsigned shard, enum conn
     if (!c)
         return NULL;
     c->shard = shard % t->nshards;
+    atomic_init(&c->bytes_in, 0);
+    atomic_init(&c->bytes_out, 0);
     info_init(&c->info, proto, frontend, client, local, now_ms);
     struct conn_shard *sh = &t->shards[c->shard];
     pthread_mutex_lock(&sh->lock);
@@ -149,6 +152,46 @@ void conntable_set_server(struct conntable *t, struct conn_entry *c, const char 
         feed_push(t, sh, CONN_EV_STATE, &c->info, now_ms);
     }
     pthread_mutex_unlock(&sh->lock);
+}
+
+void conntable_set_addrs(struct conntable *t, struct conn_entry *c,
+                         const struct sockaddr *client, const struct sockaddr *local,
+                         uint64_t now_ms)
+{
+    if (!c)
+        return;
+    struct conn_shard *sh = &t->shards[c->shard];
+    pthread_mutex_lock(&sh->lock);
+    struct conn_info *ci = &c->info;
+    uint8_t cip[16], lip[16];
+    uint16_t cport, lport;
+    memcpy(cip, ci->client_ip, 16);
+    memcpy(lip, ci->local_ip, 16);
+    cport = ci->client_port;
+    lport = ci->local_port;
+    if (client)
+        addr_to_v6(client, ci->client_ip, &ci->client_port);
+    if (local)
+        addr_to_v6(local, ci->local_ip, &ci->local_port);
+    if (memcmp(cip, ci->client_ip, 16) != 0 || cport != ci->client_port ||
+        memcmp(lip, ci->local_ip, 16) != 0 || lport != ci->local_port)
+        feed_push(t, sh, CONN_EV_STATE, ci, now_ms);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* One writer (the owning worker): a load and a store, no locked add. */
+void conntable_add_bytes(struct conn_entry *c, uint64_t in, uint64_t out)
+{
+    if (!c)
+        return;
+    if (in)
+        atomic_store_explicit(&c->bytes_in,
+                              atomic_load_explicit(&c->bytes_in, memory_order_relaxed) + in,
+                              memory_order_relaxed);
+    if (out)
+        atomic_store_explicit(&c->bytes_out,
+                              atomic_load_explicit(&c->bytes_out, memory_order_relaxed) + out,
+                              memory_order_relaxed);
 }
 
 void conntable_close(struct conntable *t, struct conn_entry *c, uint64_t bytes_in,
@@ -190,8 +233,12 @@ void conntable_snapshot_shard(struct conntable *t, unsigned shard, conntable_ite
     struct conn_shard *sh = &t->shards[shard % t->nshards];
     pthread_mutex_lock(&sh->lock);
     struct conn_entry *c;
-    TAILQ_FOREACH(c, &sh->list, link)
-        fn(&c->info, arg);
+    TAILQ_FOREACH(c, &sh->list, link) {
+        struct conn_info ci = c->info;
+        ci.bytes_in = atomic_load_explicit(&c->bytes_in, memory_order_relaxed);
+        ci.bytes_out = atomic_load_explicit(&c->bytes_out, memory_order_relaxed);
+        fn(&ci, arg);
+    }
     pthread_mutex_unlock(&sh->lock);
 }
 

@@ -6,8 +6,10 @@
  * in its own shard, so the only lock on the hot path is its shard's mutex,
  * uncontended except while a reader (status socket, future sync thread)
  * walks that shard. Ids are unique per process: the shard number in the
- * top 16 bits, the shard's counter below. Opens, server changes and closes
- * go to a change feed like the sticky table's. Pure: no I/O, time comes in
+ * top 16 bits, the shard's counter below. Opens, server and address
+ * changes and closes go to a change feed like the sticky table's. Byte
+ * counters are relaxed atomics the owning worker adds to without a lock
+ * and readers load (they feed nothing until the close). Pure: no I/O, time comes in
  * as an argument (wall-clock ms, so a start time means the same on the
  * peer). */
 #ifndef TANDEM_CONNTABLE_H
@@ -31,8 +33,8 @@ enum conn_state {
 struct conn_info {
     uint64_t id;
     uint64_t start_ms;                 /* wall clock */
-    uint64_t bytes_in;                 /* from the client; filled at close */
-    uint64_t bytes_out;                /* to the client; filled at close */
+    uint64_t bytes_in;                 /* from the client, so far (STATE/OPEN: 0) */
+    uint64_t bytes_out;                /* to the client, so far (STATE/OPEN: 0) */
     uint8_t client_ip[16];
     uint8_t local_ip[16];
     uint16_t client_port;
@@ -72,8 +74,17 @@ uint64_t conntable_id(const struct conn_entry *c);
  * change server between requests; an unchanged pair feeds nothing). */
 void conntable_set_server(struct conntable *t, struct conn_entry *c, const char *backend,
                           const char *server, uint64_t now_ms);
-/* Ends it (CLOSE event with the byte counts) and frees the handle. NULL c
- * is a no-op. */
+/* The client (and local) address after all, e.g. from a PROXY header:
+ * NULL keeps the one held. A change feeds a STATE event. */
+void conntable_set_addrs(struct conntable *t, struct conn_entry *c,
+                         const struct sockaddr *client, const struct sockaddr *local,
+                         uint64_t now_ms);
+/* Adds to the live byte counters. Only the thread that owns c may call it
+ * (no lock, relaxed atomics: a snapshot sees recent values). NULL c is a
+ * no-op. */
+void conntable_add_bytes(struct conn_entry *c, uint64_t in, uint64_t out);
+/* Ends it (CLOSE event with these byte totals, which replace the live
+ * counters) and frees the handle. NULL c is a no-op. */
 void conntable_close(struct conntable *t, struct conn_entry *c, uint64_t bytes_in,
                      uint64_t bytes_out, uint64_t now_ms);
 

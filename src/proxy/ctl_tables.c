@@ -208,11 +208,14 @@ static void conn_row(const struct conn_info *ci, void *arg)
     addr_str(ci->local_ip, ci->local_port, lo, sizeof(lo));
     w->count++;
     if (!w->json) {
-        ctl_reply_printf(w->r, "%-16" PRIx64 " %-5s %-16s %-28s %-28s %-16s %-16s %-7s %9.1f\n",
+        ctl_reply_printf(w->r,
+                         "%-16" PRIx64 " %-5s %-16s %-28s %-28s %-16s %-16s %-7s %9.1f"
+                         " %12" PRIu64 " %12" PRIu64 "\n",
                          ci->id, conntable_proto_name((enum conn_proto)ci->proto), ci->frontend,
                          cl, lo, ci->backend[0] ? ci->backend : "-",
                          ci->server[0] ? ci->server : "-",
-                         conntable_state_name((enum conn_state)ci->state), (double)age / 1000.0);
+                         conntable_state_name((enum conn_state)ci->state), (double)age / 1000.0,
+                         ci->bytes_in, ci->bytes_out);
         return;
     }
     json_obj_begin(&w->j);
@@ -226,6 +229,8 @@ static void conn_row(const struct conn_info *ci, void *arg)
     json_kv_str(&w->j, "state", conntable_state_name((enum conn_state)ci->state));
     json_kv_u64(&w->j, "start_ms", ci->start_ms);
     json_kv_u64(&w->j, "age_ms", age);
+    json_kv_u64(&w->j, "bytes_in", ci->bytes_in);
+    json_kv_u64(&w->j, "bytes_out", ci->bytes_out);
     json_obj_end(&w->j);
 }
 
@@ -261,8 +266,9 @@ void ctl_cmd_show_conns(struct ctl_reply *r, int argc, char **argv, int json, vo
         json_key(&w->j, "conns");
         json_arr_begin(&w->j);
     } else {
-        ctl_reply_printf(r, "%-16s %-5s %-16s %-28s %-28s %-16s %-16s %-7s %9s\n", "id", "proto",
-                         "frontend", "client", "local", "backend", "server", "state", "age_s");
+        ctl_reply_printf(r, "%-16s %-5s %-16s %-28s %-28s %-16s %-16s %-7s %9s %12s %12s\n", "id", "proto",
+                         "frontend", "client", "local", "backend", "server", "state", "age_s",
+                         "bytes_in", "bytes_out");
     }
     ctl_reply_stream(r, conns_more, w, free);
 }

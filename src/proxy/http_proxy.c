@@ -73,6 +73,7 @@ static void log_request(struct http_session *s, const char *term)
     atomic_fetch_add_explicit(&st->bytes_out, s->rq_out, memory_order_relaxed);
     s->conn_in += s->rq_in;
     s->conn_out += s->rq_out;
+    tables_conn_bytes(s->conn, s->rq_in, s->rq_out);
     if (s->u_req && s->fc->access_log && accesslog_enabled()) {
         uint64_t now = clock_mono_us();
         struct accesslog_entry e = {
@@ -447,6 +448,7 @@ static void proxy_header_try(struct http_session *s)
     if (!info.local) {
         s->client = info.src;
         s->local = info.dst;
+        tables_conn_addrs(s->conn, &s->client, &s->local);
     }
     memmove(s->cb.data, s->cb.data + n, s->cb.len - (uint32_t)n);
     s->cb.len -= (uint32_t)n;

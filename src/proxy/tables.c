@@ -79,6 +79,14 @@ void tables_conn_server(struct conn_entry *c, const struct server *srv)
         conntable_set_server(tables_conns(), c, srv->backend->name, srv->name, clock_wall_ms());
 }
 
+void tables_conn_addrs(struct conn_entry *c, const struct sockaddr_storage *client,
+                       const struct sockaddr_storage *local)
+{
+    if (c)
+        conntable_set_addrs(tables_conns(), c, (const struct sockaddr *)client,
+                            (const struct sockaddr *)local, clock_wall_ms());
+}
+
 void tables_conn_close(struct conn_entry *c, uint64_t bytes_in, uint64_t bytes_out)
 {
     if (c)

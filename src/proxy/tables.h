@@ -28,6 +28,15 @@ struct conn_entry *tables_conn_open(const struct worker *w, enum conn_proto prot
                                     const struct sockaddr_storage *client,
                                     const struct sockaddr_storage *local);
 void tables_conn_server(struct conn_entry *c, const struct server *srv);
+/* After a valid PROXY header (not LOCAL): the client and local address it
+ * carries replace the socket's. */
+void tables_conn_addrs(struct conn_entry *c, const struct sockaddr_storage *client,
+                       const struct sockaddr_storage *local);
+/* Live byte counters (owning worker only; no lock). */
+static inline void tables_conn_bytes(struct conn_entry *c, uint64_t in, uint64_t out)
+{
+    conntable_add_bytes(c, in, out);
+}
 void tables_conn_close(struct conn_entry *c, uint64_t bytes_in, uint64_t bytes_out);
 
 #endif

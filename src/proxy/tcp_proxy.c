@@ -296,10 +296,12 @@ static void tcp_account(struct tcp_session *s, enum tcp_side from, size_t n)
 {
     if (from == TCP_SIDE_CLIENT) {
         s->bytes_in += n;
+        tables_conn_bytes(s->conn, n, 0);
         tcp_count(&s->fe->stats.bytes_in, n);
         tcp_count(&s->srv->stats.bytes_out, n);
     } else {
         s->bytes_out += n;
+        tables_conn_bytes(s->conn, 0, n);
         tcp_count(&s->fe->stats.bytes_out, n);
         tcp_count(&s->srv->stats.bytes_in, n);
     }
@@ -754,6 +756,7 @@ static void tcp_header_done(struct tcp_session *s, const struct proxy_proto_info
     if (!pi->local) {
         s->client = pi->src;
         s->local = pi->dst;
+        tables_conn_addrs(s->conn, &s->client, &s->local);
     }
     s->hdr_len -= hlen;
     memmove(s->hdr, s->hdr + hlen, s->hdr_len);

@@ -232,6 +232,7 @@ static void udp_reply(struct udp_pflow *pf, uint8_t *data, size_t len)
         return;
     }
     pf->bytes_out += len;
+    tables_conn_bytes(pf->conn, 0, len);
     udp_count(&pf->fe->stats.bytes_out, len);
     udp_count(&pf->srv->stats.bytes_in, len);
 }
@@ -280,6 +281,7 @@ static void udp_forward(struct udp_pflow *pf, const uint8_t *data, size_t len)
         return;
     }
     pf->bytes_in += len;
+    tables_conn_bytes(pf->conn, len, 0);
     udp_count(&pf->fe->stats.bytes_in, len);
     udp_count(&pf->srv->stats.bytes_out, len);
 }

@@ -25,7 +25,9 @@ frontends = ( { name = "ins"; bind = "$LB_IP:80"; mode = "http"; backend = "ins"
               { name = "app"; bind = "$LB_IP:81"; mode = "http"; backend = "app"; },
               { name = "src"; bind = "$LB_IP:82"; mode = "http"; backend = "src"; },
               { name = "l4"; bind = "$LB_IP:83"; mode = "tcp"; backend = "src"; },
-              { name = "dns"; bind = "$LB_IP:84"; mode = "udp"; backend = "udp"; } );
+              { name = "dns"; bind = "$LB_IP:84"; mode = "udp"; backend = "udp"; },
+              { name = "ppt"; bind = "$LB_IP:85"; mode = "tcp"; backend = "src"; accept_proxy = true; },
+              { name = "pph"; bind = "$LB_IP:86"; mode = "http"; backend = "src"; accept_proxy = true; } );
 backends = (
   { name = "ins"; algorithm = "roundrobin"; retries = 2;
     sticky = { mode = "insert"; cookie = "SRV"; ttl = "30m"; samesite = "Lax"; };
@@ -134,20 +136,31 @@ if [ -x "$CTL_BIN" ] && ctl help 2>/dev/null | grep -q 'show sticky'; then
     t_like "$out" '[0-9]+' "clear sticky app answers with a count" "$out"
     out=$(req 81 / "JSESSIONID=$SID" "" 12)
     t_ge "$(printf '%s\n' "$out" | distinct | wc -w)" 2 "after clear sticky app the session is balanced again" "$out"
-    # two connections held open by a client: show conns lists them
+    # connections held open by a client: show conns lists them, with live
+    # byte counts (the tcp one has moved a 27-byte request and its
+    # response), and behind accept_proxy with the PROXY header's addresses
+    # (v1 on tcp, v2 on http)
     bg_start "$NS_CL" "$T_DIR/hold.log" "$PY" -c "
-import socket, time
+import socket, struct, time
 a = socket.create_connection(('$LB_IP', 80), source_address=('${CL_EXTRA_IPS[7]}', 0))
 b = socket.create_connection(('$LB_IP', 82), source_address=('${CL_EXTRA_IPS[7]}', 0))
 b.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); b.recv(4096)
 c = socket.create_connection(('$LB_IP', 83), source_address=('${CL_EXTRA_IPS[7]}', 0))
+c.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); c.recv(4096)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('${CL_EXTRA_IPS[7]}', 0))
 u.settimeout(3); u.sendto(b'ping', ('$LB_IP', 84)); u.recvfrom(512)
+p = socket.create_connection(('$LB_IP', 85), source_address=('${CL_EXTRA_IPS[7]}', 0))
+p.sendall(b'PROXY TCP4 192.0.2.77 198.51.100.99 41234 8443\\r\\n')
+h = socket.create_connection(('$LB_IP', 86), source_address=('${CL_EXTRA_IPS[7]}', 0))
+h.sendall(b'\\r\\n\\r\\n\\x00\\r\\nQUIT\\n' + struct.pack('!BBH', 0x21, 0x11, 12)
+          + socket.inet_aton('192.0.2.78') + socket.inet_aton('198.51.100.98')
+          + struct.pack('!HH', 41235, 8080))
 time.sleep(4)"
     hold=$BG_PID
     for i in $(seq 40); do
         out=$(ctl show conns)
-        [ "$(printf '%s\n' "$out" | grep -c "${CL_EXTRA_IPS[7]}")" -ge 4 ] && break
+        [ "$(printf '%s\n' "$out" | grep -c "${CL_EXTRA_IPS[7]}")" -ge 4 ] &&
+            [ "$(printf '%s\n' "$out" | grep -c ' 192\.0\.2\.7[78]:')" -ge 2 ] && break
         sleep 0.05
     done
     t_like "$(printf '%s\n' "$out" | grep "${CL_EXTRA_IPS[7]}" | grep ' ins ')" \
@@ -165,6 +178,23 @@ time.sleep(4)"
     js=$(ctl --json show conns)
     t_is "$(j "$js" "[.conns[] | select(.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))] | length")" 4 \
         "show conns --json: all four (http x2, tcp, udp)" "$js"
+    for i in $(seq 40); do      # the http request's bytes count when it ends
+        [ "$(j "$js" "[.conns[] | select(.frontend == \"src\" and .bytes_in > 0 and (.client | startswith(\"${CL_EXTRA_IPS[7]}:\")))] | length")" = 1 ] &&
+            break
+        sleep 0.05; js=$(ctl --json show conns)
+    done
+    t_is "$(j "$js" "[.conns[] | select(.frontend == \"l4\" and (.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))) | .bytes_in] | first")" 27 \
+        "show conns --json: a live tcp connection's bytes from the client" "$js"
+    t_ge "$(j "$js" "[.conns[] | select(.frontend == \"l4\" and (.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))) | .bytes_out] | first")" 1 \
+        "show conns --json: and to the client, before it closes" "$js"
+    t_is "$(j "$js" "[.conns[] | select(.frontend == \"src\" and (.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))) | .bytes_in] | first")" 27 \
+        "show conns --json: a live http connection's bytes of its finished request" "$js"
+    t_is "$(j "$js" '[.conns[] | select(.frontend == "ppt") | .client + " " + .local] | first')" \
+        "192.0.2.77:41234 198.51.100.99:8443" \
+        "show conns: behind accept_proxy (tcp, v1) the PROXY header's client and local address" "$js"
+    t_is "$(j "$js" '[.conns[] | select(.frontend == "pph") | .client + " " + .local] | first')" \
+        "192.0.2.78:41235 198.51.100.98:8080" \
+        "show conns: behind accept_proxy (http, v2) the PROXY header's client and local address" "$js"
     stop_pid "$hold"
 else
     t_skip "show sticky / DRAIN / clear sticky through tandemctl" "no tandemctl with show sticky"

@@ -1,5 +1,6 @@
 /* test_conntable.c - the connection table: ids, server changes, close
- * with byte counts, change feed (order, sequence, overflow), snapshot,
+ * with byte counts, live byte counters and address updates seen by a
+ * snapshot, change feed (order, sequence, overflow), snapshot,
  * threads opening and closing on their own shards, and the cost of an
  * open + close. */
 #include "config.h"
@@ -178,6 +179,83 @@ static void test_threads(void)
     conntable_destroy(t);
 }
 
+struct live_acc {
+    unsigned n;
+    struct conn_info last;
+};
+
+static void live_one(const struct conn_info *ci, void *arg)
+{
+    struct live_acc *a = arg;
+    a->n++;
+    a->last = *ci;
+}
+
+/* Live byte counters show in a snapshot before the close; the close's
+ * totals go into the CLOSE event. */
+static void test_live_bytes(void)
+{
+    struct conntable *t = conntable_create(1, 64);
+    struct conn_entry *c = open_one(t, 0, CONN_TCP);
+    struct live_acc acc = { 0 };
+    conntable_snapshot(t, live_one, &acc);
+    CU_ASSERT_EQUAL(acc.last.bytes_in, 0);
+    CU_ASSERT_EQUAL(acc.last.bytes_out, 0);
+    conntable_add_bytes(c, 100, 0);
+    conntable_add_bytes(c, 0, 7000);
+    conntable_add_bytes(c, 23, 1);
+    conntable_add_bytes(NULL, 1, 1);
+    memset(&acc, 0, sizeof(acc));
+    uint64_t from = conntable_snapshot(t, live_one, &acc);
+    CU_ASSERT_EQUAL(acc.n, 1);
+    CU_ASSERT_EQUAL(acc.last.bytes_in, 123);
+    CU_ASSERT_EQUAL(acc.last.bytes_out, 7001);
+    CU_ASSERT_EQUAL(from, 1);               /* counting feeds nothing */
+    conntable_close(t, c, 123, 7001, 9);
+    struct conn_event ev[4];
+    CU_ASSERT_EQUAL_FATAL(conntable_feed_read(t, 0, ev, 4), 2);
+    CU_ASSERT_EQUAL(ev[0].info.bytes_in, 0);
+    CU_ASSERT_EQUAL(ev[1].type, CONN_EV_CLOSE);
+    CU_ASSERT_EQUAL(ev[1].info.bytes_in, 123);
+    CU_ASSERT_EQUAL(ev[1].info.bytes_out, 7001);
+    conntable_destroy(t);
+}
+
+/* A PROXY header's addresses replace the socket's: one STATE event, the
+ * snapshot shows them; the same addresses again feed nothing, a NULL
+ * local keeps the one held. */
+static void test_set_addrs(void)
+{
+    struct conntable *t = conntable_create(1, 64);
+    struct conn_entry *c = open_one(t, 0, CONN_HTTP);
+    struct sockaddr_in cl = sin_of("192.0.2.55", 51000), lo = sin_of("203.0.113.9", 443);
+    conntable_set_addrs(t, c, (struct sockaddr *)&cl, (struct sockaddr *)&lo, 6);
+    conntable_set_addrs(t, c, (struct sockaddr *)&cl, (struct sockaddr *)&lo, 7);
+    conntable_set_addrs(t, NULL, (struct sockaddr *)&cl, NULL, 7);
+    struct live_acc acc = { 0 };
+    conntable_snapshot(t, live_one, &acc);
+    CU_ASSERT_EQUAL_FATAL(acc.n, 1);
+    CU_ASSERT_EQUAL(acc.last.client_ip[12], 192);
+    CU_ASSERT_EQUAL(acc.last.client_ip[15], 55);
+    CU_ASSERT_EQUAL(acc.last.client_port, htons(51000));
+    CU_ASSERT_EQUAL(acc.last.local_ip[15], 9);
+    CU_ASSERT_EQUAL(acc.last.local_port, htons(443));
+    CU_ASSERT_EQUAL(acc.last.state, CONN_ST_CLIENT);
+    struct sockaddr_in cl2 = sin_of("192.0.2.56", 51001);
+    conntable_set_addrs(t, c, (struct sockaddr *)&cl2, NULL, 8);
+    struct conn_event ev[8];
+    CU_ASSERT_EQUAL_FATAL(conntable_feed_read(t, 0, ev, 8), 3);
+    CU_ASSERT_EQUAL(ev[1].type, CONN_EV_STATE);
+    CU_ASSERT_EQUAL(ev[1].at_ms, 6);
+    CU_ASSERT_EQUAL(ev[1].info.client_ip[15], 55);
+    CU_ASSERT_EQUAL(ev[1].info.local_ip[15], 9);
+    CU_ASSERT_EQUAL(ev[2].info.client_ip[15], 56);
+    CU_ASSERT_EQUAL(ev[2].info.client_port, htons(51001));
+    CU_ASSERT_EQUAL(ev[2].info.local_ip[15], 9);       /* NULL local: kept */
+    conntable_close(t, c, 0, 0, 9);
+    conntable_destroy(t);
+}
+
 static void test_cost(void)
 {
     const unsigned n = 1000000;
@@ -196,6 +274,8 @@ static void test_cost(void)
 static const struct unit_test tests[] = {
     UNIT_TEST(test_open_set_close),
     UNIT_TEST(test_feed_overflow),
+    UNIT_TEST(test_live_bytes),
+    UNIT_TEST(test_set_addrs),
     UNIT_TEST(test_snapshot),
     UNIT_TEST(test_threads),
     UNIT_TEST(test_cost),
