@@ -37,7 +37,7 @@ static void fill_l3(struct vrrp_l3 *l3, int v6, uint8_t ttl)
 {
     static const uint8_t src6[16] = { 0xfe, 0x80, [15] = 1 };
     static const uint8_t dst6[16] = { 0xff, 0x02, [15] = 0x12 };
-    static const uint8_t src4[4] = { 192, 0, 2, 10 }, dst4[4] = { 224, 0, 0, 18 };
+    static const uint8_t src4[4] = { 198, 51, 100, 10 }, dst4[4] = { 224, 0, 0, 18 };
 
     memset(l3, 0, sizeof(*l3));
     l3->family = v6 ? AF_INET6 : AF_INET;

@@ -150,10 +150,10 @@ c.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); c.recv(4096)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('${CL_EXTRA_IPS[7]}', 0))
 u.settimeout(3); u.sendto(b'ping', ('$LB_IP', 84)); u.recvfrom(512)
 p = socket.create_connection(('$LB_IP', 85), source_address=('${CL_EXTRA_IPS[7]}', 0))
-p.sendall(b'PROXY TCP4 192.0.2.77 198.51.100.99 41234 8443\\r\\n')
+p.sendall(b'PROXY TCP4 198.51.100.77 198.51.100.99 41234 8443\\r\\n')
 h = socket.create_connection(('$LB_IP', 86), source_address=('${CL_EXTRA_IPS[7]}', 0))
 h.sendall(b'\\r\\n\\r\\n\\x00\\r\\nQUIT\\n' + struct.pack('!BBH', 0x21, 0x11, 12)
-          + socket.inet_aton('192.0.2.78') + socket.inet_aton('198.51.100.98')
+          + socket.inet_aton('198.51.100.78') + socket.inet_aton('198.51.100.98')
           + struct.pack('!HH', 41235, 8080))
 time.sleep(4)"
     hold=$BG_PID
@@ -190,10 +190,10 @@ time.sleep(4)"
     t_is "$(j "$js" "[.conns[] | select(.frontend == \"src\" and (.client | startswith(\"${CL_EXTRA_IPS[7]}:\"))) | .bytes_in] | first")" 27 \
         "show conns --json: a live http connection's bytes of its finished request" "$js"
     t_is "$(j "$js" '[.conns[] | select(.frontend == "ppt") | .client + " " + .local] | first')" \
-        "192.0.2.77:41234 198.51.100.99:8443" \
+        "198.51.100.77:41234 198.51.100.99:8443" \
         "show conns: behind accept_proxy (tcp, v1) the PROXY header's client and local address" "$js"
     t_is "$(j "$js" '[.conns[] | select(.frontend == "pph") | .client + " " + .local] | first')" \
-        "192.0.2.78:41235 198.51.100.98:8080" \
+        "198.51.100.78:41235 198.51.100.98:8080" \
         "show conns: behind accept_proxy (http, v2) the PROXY header's client and local address" "$js"
     stop_pid "$hold"
 else

@@ -228,20 +228,20 @@ static void test_set_addrs(void)
 {
     struct conntable *t = conntable_create(1, 64);
     struct conn_entry *c = open_one(t, 0, CONN_HTTP);
-    struct sockaddr_in cl = sin_of("192.0.2.55", 51000), lo = sin_of("203.0.113.9", 443);
+    struct sockaddr_in cl = sin_of("198.51.100.55", 51000), lo = sin_of("203.0.113.9", 443);
     conntable_set_addrs(t, c, (struct sockaddr *)&cl, (struct sockaddr *)&lo, 6);
     conntable_set_addrs(t, c, (struct sockaddr *)&cl, (struct sockaddr *)&lo, 7);
     conntable_set_addrs(t, NULL, (struct sockaddr *)&cl, NULL, 7);
     struct live_acc acc = { 0 };
     conntable_snapshot(t, live_one, &acc);
     CU_ASSERT_EQUAL_FATAL(acc.n, 1);
-    CU_ASSERT_EQUAL(acc.last.client_ip[12], 192);
+    CU_ASSERT_EQUAL(acc.last.client_ip[12], 198);
     CU_ASSERT_EQUAL(acc.last.client_ip[15], 55);
     CU_ASSERT_EQUAL(acc.last.client_port, htons(51000));
     CU_ASSERT_EQUAL(acc.last.local_ip[15], 9);
     CU_ASSERT_EQUAL(acc.last.local_port, htons(443));
     CU_ASSERT_EQUAL(acc.last.state, CONN_ST_CLIENT);
-    struct sockaddr_in cl2 = sin_of("192.0.2.56", 51001);
+    struct sockaddr_in cl2 = sin_of("198.51.100.56", 51001);
     conntable_set_addrs(t, c, (struct sockaddr *)&cl2, NULL, 8);
     struct conn_event ev[8];
     CU_ASSERT_EQUAL_FATAL(conntable_feed_read(t, 0, ev, 8), 3);

@@ -10,13 +10,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* VRID 1, priority 100, one address 192.0.2.1, 100 cs, sent from
- * 192.0.2.10 to 224.0.0.18. Checksum worked out on paper: words
- * c000 020a e000 0012 0070 000c (pseudo-header) + 3101 6401 0064 0000
- * c000 0201 = 0x2f9ff -> fold 0xfa01 -> complement 0x05fe. */
+/* VRID 1, priority 100, one address 198.51.100.1, 100 cs, sent from
+ * 198.51.100.10 to 224.0.0.18. Checksum worked out on paper: words
+ * c633 640a e000 0012 0070 000c (pseudo-header) + 3101 6401 0064 0000
+ * c633 6401 = 0x3ca65 -> fold 0xca68 -> complement 0x3597. */
 static const uint8_t v4_msg[] = {
-    0x31, 0x01, 0x64, 0x01, 0x00, 0x64, 0x05, 0xfe,
-    192, 0, 2, 1,
+    0x31, 0x01, 0x64, 0x01, 0x00, 0x64, 0x35, 0x97,
+    198, 51, 100, 1,
 };
 
 /* VRID 7, priority 200, fe80::100 and 2001:db8::100, 10 cs (100 ms),
@@ -38,7 +38,7 @@ static struct vrrp_l3 make_l3(int family, const char *src, const char *dst)
     return l3;
 }
 
-static struct vrrp_l3 l3_v4(void) { return make_l3(AF_INET, "192.0.2.10", "224.0.0.18"); }
+static struct vrrp_l3 l3_v4(void) { return make_l3(AF_INET, "198.51.100.10", "224.0.0.18"); }
 static struct vrrp_l3 l3_v6(void) { return make_l3(AF_INET6, "fe80::1", "ff02::12"); }
 
 /* Independent RFC 1071 sum, written the long way: pseudo-header fields one
@@ -84,7 +84,7 @@ static enum vrrp_drop decode_copy(const uint8_t *msg, size_t len,
 static void test_checksum_reference(void)
 {
     struct vrrp_l3 a = l3_v4(), b = l3_v6();
-    CU_ASSERT_EQUAL(ref_checksum(&a, v4_msg, sizeof(v4_msg)), 0x05fe);
+    CU_ASSERT_EQUAL(ref_checksum(&a, v4_msg, sizeof(v4_msg)), 0x3597);
     CU_ASSERT_EQUAL(ref_checksum(&b, v6_msg, sizeof(v6_msg)), 0xda82);
     /* a correct message sums to 0xffff, so vrrp_checksum over it is 0 */
     CU_ASSERT_EQUAL(vrrp_checksum(&a, v4_msg, sizeof(v4_msg)), 0);
@@ -107,7 +107,7 @@ static void test_checksum_covers_pseudo_header(void)
 static void test_encode_ipv4_vector(void)
 {
     struct vrrp_l3 l3 = l3_v4();
-    const uint8_t vip[4] = { 192, 0, 2, 1 };
+    const uint8_t vip[4] = { 198, 51, 100, 1 };
     struct vrrp_advert adv = { .vrid = 1, .priority = 100, .naddrs = 1,
                                .max_adver_int_cs = 100, .addrs = vip };
     uint8_t buf[64];
@@ -189,7 +189,7 @@ static void test_round_trip_ipv4_many(void)
 static void test_encode_errors(void)
 {
     struct vrrp_l3 l3 = l3_v4();
-    const uint8_t vip[4] = { 192, 0, 2, 1 };
+    const uint8_t vip[4] = { 198, 51, 100, 1 };
     struct vrrp_advert adv = { .vrid = 1, .priority = 100, .naddrs = 1,
                                .max_adver_int_cs = 100, .addrs = vip };
     uint8_t buf[64];
@@ -380,7 +380,7 @@ static size_t build_ipv4(uint8_t *pkt, size_t ihl, uint8_t ttl, uint8_t proto)
     pkt[6] = 0x40;      /* DF, not a fragment */
     pkt[8] = ttl;
     pkt[9] = proto;
-    memcpy(pkt + 12, (uint8_t[]){ 192, 0, 2, 10, 224, 0, 0, 18 }, 8);
+    memcpy(pkt + 12, (uint8_t[]){ 198, 51, 100, 10, 224, 0, 0, 18 }, 8);
     memcpy(pkt + ihl, v4_msg, sizeof(v4_msg));
     return total;
 }
@@ -394,7 +394,7 @@ static void test_ipv4_packet_ok(void)
     CU_ASSERT_EQUAL(vrrp_packet_decode_ipv4(pkt, n, &l3, &adv), VRRP_OK);
     CU_ASSERT_EQUAL(l3.family, AF_INET);
     CU_ASSERT_EQUAL(l3.ttl, 255);
-    CU_ASSERT_EQUAL(memcmp(l3.src, (uint8_t[]){ 192, 0, 2, 10 }, 4), 0);
+    CU_ASSERT_EQUAL(memcmp(l3.src, (uint8_t[]){ 198, 51, 100, 10 }, 4), 0);
     CU_ASSERT_EQUAL(adv.vrid, 1);
     /* with IP options (IHL 6) */
     n = build_ipv4(pkt, 24, 255, 112);
@@ -453,7 +453,7 @@ static void test_accept(void)
 {
     struct vrrp_l3 l3 = l3_v4();
     struct vrrp_advert adv;
-    const uint8_t mine[8] = { 198, 51, 100, 1, 192, 0, 2, 1 };
+    const uint8_t mine[8] = { 198, 51, 100, 2, 198, 51, 100, 1 };
     CU_ASSERT_EQUAL(vrrp_packet_decode(v4_msg, sizeof(v4_msg), &l3, &adv), VRRP_OK);
     CU_ASSERT_EQUAL(vrrp_packet_accept(&adv, AF_INET, 1, 100, NULL, 0), VRRP_OK);
     CU_ASSERT_EQUAL(vrrp_packet_accept(&adv, AF_INET, 2, 100, NULL, 0), VRRP_DROP_VRID);
