@@ -1293,7 +1293,7 @@ static struct tandem_config *conf_from_tree(config_t *lc, const char *path,
     return cfg;
 }
 
-void report_syntax(config_t *lc, const char *path, struct conf_errors *errs)
+static void report_syntax(config_t *lc, const char *path, struct conf_errors *errs)
 {
     const char *file = config_error_file(lc);
     conf_errors_add(errs, file ? file : path, config_error_line(lc), "%s",
@@ -1301,7 +1301,7 @@ void report_syntax(config_t *lc, const char *path, struct conf_errors *errs)
 }
 
 /* @include paths are taken relative to the including file's directory. */
-void set_include_dir(config_t *lc, const char *path)
+static void set_include_dir(config_t *lc, const char *path)
 {
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, (size_t)(slash - path + (slash == path))) : NULL;
@@ -1310,7 +1310,7 @@ void set_include_dir(config_t *lc, const char *path)
     free(dir);
 }
 
-struct tandem_config *conf_load_proxy(const char *path, struct conf_errors *errs)
+void *conf_read_file(const char *path, conf_tree_fn *from_tree, struct conf_errors *errs)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -1322,27 +1322,43 @@ struct tandem_config *conf_load_proxy(const char *path, struct conf_errors *errs
     set_include_dir(&lc, path);
     int ok = config_read(&lc, f);
     fclose(f);
-    struct tandem_config *cfg = NULL;
+    void *cfg = NULL;
     if (ok)
-        cfg = conf_from_tree(&lc, path, errs);
+        cfg = from_tree(&lc, path, errs);
     else
         report_syntax(&lc, path, errs);
     config_destroy(&lc);
     return cfg;
 }
 
-struct tandem_config *conf_load_proxy_string(const char *text, const char *name,
-                                             struct conf_errors *errs)
+void *conf_read_text(const char *text, const char *name, conf_tree_fn *from_tree,
+                     struct conf_errors *errs)
 {
     config_t lc;
     config_init(&lc);
-    struct tandem_config *cfg = NULL;
+    void *cfg = NULL;
     if (config_read_string(&lc, text))
-        cfg = conf_from_tree(&lc, name, errs);
+        cfg = from_tree(&lc, name, errs);
     else
         report_syntax(&lc, name, errs);
     config_destroy(&lc);
     return cfg;
+}
+
+static void *proxy_from_tree(config_t *lc, const char *name, struct conf_errors *errs)
+{
+    return conf_from_tree(lc, name, errs);
+}
+
+struct tandem_config *conf_load_proxy(const char *path, struct conf_errors *errs)
+{
+    return conf_read_file(path, proxy_from_tree, errs);
+}
+
+struct tandem_config *conf_load_proxy_string(const char *text, const char *name,
+                                             struct conf_errors *errs)
+{
+    return conf_read_text(text, name, proxy_from_tree, errs);
 }
 
 /* ---- freeing ---- */

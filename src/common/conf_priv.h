@@ -130,10 +130,16 @@ void check_dup_name(struct loader *ld, const config_setting_t *obj, const void *
                     size_t stride, size_t name_off, unsigned i, const char *what,
                     const int *first_line);
 
-/* Entry-point helpers: messages out in file/line order, syntax errors,
- * @include relative to the including file. */
+/* Messages out in file/line order. */
 void loader_flush(struct loader *ld, struct conf_errors *errs);
-void report_syntax(config_t *lc, const char *path, struct conf_errors *errs);
-void set_include_dir(config_t *lc, const char *path);
+
+/* Reading a file or a string into a libconfig tree, for every section's
+ * loader: open errors and syntax errors become FILE:LINE messages, @include
+ * is relative to the including file, and from_tree turns a good tree into
+ * the loader's config (or NULL with errs filled). */
+typedef void *conf_tree_fn(config_t *lc, const char *name, struct conf_errors *errs);
+void *conf_read_file(const char *path, conf_tree_fn *from_tree, struct conf_errors *errs);
+void *conf_read_text(const char *text, const char *name, conf_tree_fn *from_tree,
+                     struct conf_errors *errs);
 
 #endif

@@ -430,39 +430,20 @@ static struct conf_vrrp *vrrp_from_tree(config_t *lc, const char *path, struct c
     return cfg;
 }
 
+static void *vrrp_tree(config_t *lc, const char *name, struct conf_errors *errs)
+{
+    return vrrp_from_tree(lc, name, errs);
+}
+
 struct conf_vrrp *conf_load_vrrp(const char *path, struct conf_errors *errs)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        conf_errors_add(errs, path, 0, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    config_t lc;
-    config_init(&lc);
-    set_include_dir(&lc, path);
-    int ok = config_read(&lc, f);
-    fclose(f);
-    struct conf_vrrp *cfg = NULL;
-    if (ok)
-        cfg = vrrp_from_tree(&lc, path, errs);
-    else
-        report_syntax(&lc, path, errs);
-    config_destroy(&lc);
-    return cfg;
+    return conf_read_file(path, vrrp_tree, errs);
 }
 
 struct conf_vrrp *conf_load_vrrp_string(const char *text, const char *name,
                                         struct conf_errors *errs)
 {
-    config_t lc;
-    config_init(&lc);
-    struct conf_vrrp *cfg = NULL;
-    if (config_read_string(&lc, text))
-        cfg = vrrp_from_tree(&lc, name, errs);
-    else
-        report_syntax(&lc, name, errs);
-    config_destroy(&lc);
-    return cfg;
+    return conf_read_text(text, name, vrrp_tree, errs);
 }
 
 const struct conf_vrrp_instance *conf_vrrp_find(const struct conf_vrrp *cfg, const char *name)
