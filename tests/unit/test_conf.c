@@ -3,6 +3,7 @@
  * "FILE:LINE: message" lines. The files live in tests/unit/conf/. */
 #include "config.h"
 #include "unit.h"
+#include "conf_expect.h"
 #include "conf.h"
 
 #include <stdio.h>
@@ -20,12 +21,7 @@ static struct tandem_config *load(const char *name, struct conf_errors *errs)
     return conf_load_proxy(path, errs);
 }
 
-/* Messages carry the full path; tests compare them from the file name on. */
-static const char *rel(const char *msg)
-{
-    size_t n = strlen(CONF_TEST_DIR);
-    return strncmp(msg, CONF_TEST_DIR "/", n + 1) == 0 ? msg + n + 1 : msg;
-}
+static const char *rel(const char *msg) { return conf_expect_rel(CONF_TEST_DIR, msg); }
 
 static void expect_errors(const char *file, const char *const *want, unsigned nwant)
 {
@@ -33,15 +29,7 @@ static void expect_errors(const char *file, const char *const *want, unsigned nw
     struct tandem_config *cfg = load(file, &errs);
     CU_ASSERT_PTR_NULL(cfg);
     conf_free(cfg);
-    CU_ASSERT_EQUAL(errs.n, nwant);
-    for (unsigned i = 0; i < errs.n || i < nwant; i++) {
-        const char *got = i < errs.n ? rel(errs.msgs[i]) : "(none)";
-        const char *exp = i < nwant ? want[i] : "(none)";
-        if (strcmp(got, exp) != 0) {
-            fprintf(stderr, "# %s: message %u\n#   got:  %s\n#   want: %s\n", file, i, got, exp);
-            CU_FAIL("unexpected error message");
-        }
-    }
+    conf_expect_messages(&errs, CONF_TEST_DIR, file, want, nwant);
     conf_errors_free(&errs);
 }
 

@@ -3,6 +3,7 @@
  * "FILE:LINE: message" lines. Files in tests/unit/conf_vrrp/. */
 #include "config.h"
 #include "unit.h"
+#include "conf_expect.h"
 #include "conf_vrrp.h"
 
 #include <arpa/inet.h>
@@ -20,27 +21,13 @@ static struct conf_vrrp *load(const char *name, struct conf_errors *errs)
     return conf_load_vrrp(path, errs);
 }
 
-static const char *rel(const char *msg)
-{
-    size_t n = strlen(CONF_VRRP_TEST_DIR);
-    return strncmp(msg, CONF_VRRP_TEST_DIR "/", n + 1) == 0 ? msg + n + 1 : msg;
-}
-
 static void expect_errors(const char *file, const char *const *want, unsigned nwant)
 {
     struct conf_errors errs = { 0 };
     struct conf_vrrp *cfg = load(file, &errs);
     CU_ASSERT_PTR_NULL(cfg);
     conf_vrrp_free(cfg);
-    CU_ASSERT_EQUAL(errs.n, nwant);
-    for (unsigned i = 0; i < errs.n || i < nwant; i++) {
-        const char *got = i < errs.n ? rel(errs.msgs[i]) : "(none)";
-        const char *exp = i < nwant ? want[i] : "(none)";
-        if (strcmp(got, exp) != 0) {
-            fprintf(stderr, "# %s: message %u\n#   got:  %s\n#   want: %s\n", file, i, got, exp);
-            CU_FAIL("unexpected error message");
-        }
-    }
+    conf_expect_messages(&errs, CONF_VRRP_TEST_DIR, file, want, nwant);
     conf_errors_free(&errs);
 }
 
