@@ -188,7 +188,10 @@ static uint32_t max32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 static void win_merge(struct rl_state *st, const struct rl_params *p, unsigned node,
                       const struct rl_node_report *r, uint64_t now_ms)
 {
-    win_roll(st, now_ms / p->per_ms);
+    uint64_t w = now_ms / p->per_ms;
+    if (r->window > w + 1)
+        return;                     /* not a little ahead: a clock gone wrong */
+    win_roll(st, w);
     win_roll(st, r->window);        /* a peer whose clock is a little ahead */
     if (r->window == st->window) {
         st->cur[node] = max32(st->cur[node], r->cur);
@@ -220,4 +223,9 @@ void rl_merge(struct rl_state *st, const struct rl_params *p, unsigned node,
         tb_merge(st, p, node, r, now_ms);
     else
         win_merge(st, p, node, r, now_ms);
+}
+
+int rl_node_active(const struct rl_state *st, unsigned node)
+{
+    return node < RL_NODES && (st->cur[node] || st->prev[node] || st->spent[node]);
 }

@@ -6,7 +6,7 @@
  * milliseconds, so tests drive them with a fake clock. The table
  * (rl_table_*) adds keys, sharded locks and an LRU bound around them.
  *
- * State is kept per node so the pair can merge it later (issue 6): a
+ * State is kept per node so the pair can merge it (issue 6): a
  * window's count is the sum of the nodes' counts, and a token bucket is
  * drained by every node's spending. Each node writes only its own slot
  * (RL_NODE_LOCAL); a peer's slot changes only through rl_merge(), with
@@ -21,6 +21,7 @@
 
 #define RL_NODES        2          /* this box and its peer */
 #define RL_NODE_LOCAL   0
+#define RL_NODE_PEER    1
 
 struct rl_params {
     enum rl_algo algo;
@@ -62,13 +63,19 @@ struct rl_node_report {
 void rl_report(const struct rl_state *st, unsigned node, struct rl_node_report *out);
 /* Folds a peer's report into node's slot: counts and `spent` only grow,
  * so the larger value wins and a repeated or reordered report is harmless.
- * A bucket's debt grows by what the peer spent since its last report. */
+ * A bucket's debt grows by what the peer spent since its last report. A
+ * window report more than one window ahead of now_ms is dropped: a peer
+ * clock that far off would otherwise pin the key in a future window. */
 void rl_merge(struct rl_state *st, const struct rl_params *p, unsigned node,
               const struct rl_node_report *r, uint64_t now_ms);
+/* Whether node's slot of st holds anything (counts or spending). */
+int rl_node_active(const struct rl_state *st, unsigned node);
 
 /* ---- the keyed table, shared by every worker thread ---- */
 
-#define RL_KEY_MAX      128        /* longer keys are replaced by their 128-bit hash */
+/* Longer keys are replaced by their unseeded XXH3-128 (16 bytes, big
+ * endian), the same on every box; shorter ones are stored as they are. */
+#define RL_KEY_MAX      128
 
 struct rl_table;
 
@@ -77,6 +84,8 @@ struct rl_table_stats {
     uint64_t contended;            /* lookups that found their shard's lock taken */
     uint64_t evicted;              /* keys dropped by the LRU bound */
     uint64_t expired;              /* keys dropped because they were fresh again */
+    uint64_t reported;             /* keys handed out by rl_table_collect */
+    uint64_t merged;               /* peer reports folded in by rl_table_merge */
     unsigned keys;                 /* keys held now */
 };
 
@@ -88,5 +97,35 @@ void rl_table_check(struct rl_table *t, const void *key, size_t len, uint64_t no
                     struct rl_verdict *v);
 void rl_table_stats(struct rl_table *t, struct rl_table_stats *out);
 unsigned rl_table_shards(const struct rl_table *t);
+
+/* ---- the table across the pair (docs/ratelimit.md, "Across the pair") ----
+ *
+ * A key is handed out and taken back in its stored form: len <= RL_KEY_MAX
+ * bytes, the key itself or the 16-byte digest of a longer one. */
+
+/* Called by rl_table_collect with NO lock held: key (the stored form) and
+ * r are copies, valid for the call only. fn may do anything but call
+ * rl_table_collect on the same table. */
+typedef void rl_report_fn(const void *key, size_t len, const struct rl_node_report *r,
+                          void *arg);
+/* Reports this node's own slot (RL_NODE_LOCAL) of the keys a request was
+ * counted in since they were last collected, oldest change first. all != 0
+ * first makes every key whose own slot holds anything due (once per
+ * (re)connect; it walks the table), whatever max is. At most max keys per
+ * call; the rest stay due, and the next call resumes where this one
+ * stopped. A reported key is due again once a request is counted in it.
+ * Returns how many were reported. Cost: the keys reported, not the table's
+ * size. Meant for one collector (the sync thread); worker threads keep
+ * checking meanwhile. */
+unsigned rl_table_collect(struct rl_table *t, int all, unsigned max, rl_report_fn *fn,
+                          void *arg);
+/* Folds the peer's report for key (its stored form, as collect handed it
+ * out; len > RL_KEY_MAX is ignored) into the RL_NODE_PEER slot with
+ * rl_merge. A missing key is created (evicting like a lookup does). The
+ * key is used as recently as a lookup, so it lives as long as the peer's
+ * counts matter; merging never makes a key due for collect, so the two
+ * boxes do not echo each other's reports. */
+void rl_table_merge(struct rl_table *t, const void *key, size_t len,
+                    const struct rl_node_report *r, uint64_t now_ms);
 
 #endif

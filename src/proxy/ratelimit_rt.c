@@ -240,3 +240,86 @@ const struct rl_limit *ratelimit_check_conn(const struct rl_frontend *rf,
     v->retry_after_s = 0;
     return rf ? list_check(&rf->fe, client, NULL, now_ms, v) : NULL;
 }
+
+/* ---- the limits of a runtime, for the sync thread ---- */
+
+/* Visits every slot of every limit list of rt in order (a frontend's own,
+ * then its routes'), until fn returns nonzero; returns that value or 0. */
+typedef int slot_fn(struct rl_limit *const *slot, void *arg);
+
+static int list_slots(const struct rl_list *l, slot_fn *fn, void *arg)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < l->n && !rc; i++)
+        rc = fn(&l->v[i], arg);
+    return rc;
+}
+
+static int runtime_slots(const struct runtime *rt, slot_fn *fn, void *arg)
+{
+    int rc = 0;
+    for (unsigned f = 0; f < rt->nfrontends && !rc; f++) {
+        const struct rl_frontend *rf = rt->frontends[f].rl;
+        if (!rf)
+            continue;
+        rc = list_slots(&rf->fe, fn, arg);
+        for (unsigned r = 0; r < rf->nroutes && !rc; r++)
+            rc = list_slots(&rf->routes[r], fn, arg);
+    }
+    return rc;
+}
+
+struct slot_walk {
+    const struct runtime *rt;
+    const struct rl_limit *limit;    /* each: the limit at slot number `at` */
+    unsigned at, visited;
+    const char *name;                /* find */
+    struct rl_limit *found;
+    rl_limit_fn *fn;
+    void *arg;
+};
+
+/* Stops at the first slot holding w->limit; found if that is slot w->at. */
+static int first_slot_visit(struct rl_limit *const *slot, void *arg)
+{
+    struct slot_walk *w = arg;
+    unsigned n = w->visited++;
+    if (*slot != w->limit)
+        return 0;
+    w->found = n == w->at ? *slot : NULL;
+    return 1;
+}
+
+/* Calls fn only at a limit's first slot. A walk per slot: the lists are
+ * short (16 limits at most per frontend and route). */
+static int each_visit(struct rl_limit *const *slot, void *arg)
+{
+    struct slot_walk *w = arg;
+    struct slot_walk first = { .limit = *slot, .at = w->visited++ };
+    runtime_slots(w->rt, first_slot_visit, &first);
+    if (first.found)
+        w->fn(*slot, w->arg);
+    return 0;
+}
+
+void ratelimit_runtime_each(const struct runtime *rt, rl_limit_fn *fn, void *arg)
+{
+    struct slot_walk w = { .rt = rt, .fn = fn, .arg = arg };
+    runtime_slots(rt, each_visit, &w);
+}
+
+static int find_visit(struct rl_limit *const *slot, void *arg)
+{
+    struct slot_walk *w = arg;
+    if (strcmp((*slot)->name, w->name) != 0)
+        return 0;
+    w->found = *slot;
+    return 1;
+}
+
+struct rl_limit *ratelimit_runtime_find(const struct runtime *rt, const char *name)
+{
+    struct slot_walk w = { .rt = rt, .name = name };
+    runtime_slots(rt, find_visit, &w);
+    return w.found;
+}

@@ -55,4 +55,15 @@ const struct rl_limit *ratelimit_check_conn(const struct rl_frontend *rf,
                                             const struct sockaddr *client, uint64_t now_ms,
                                             struct rl_verdict *v);
 
+/* For the sync thread, which names limits to the peer by name (unique in
+ * a config, conf_ratelimit.c). A limit handed out lives at least as long
+ * as the caller's reference to rt. */
+typedef void rl_limit_fn(struct rl_limit *l, void *arg);
+/* Calls fn on every distinct limit of rt once (a limit attached to several
+ * places is one object), frontends in config order, each frontend's own
+ * limits before its routes'. */
+void ratelimit_runtime_each(const struct runtime *rt, rl_limit_fn *fn, void *arg);
+/* The limit named name in rt, or NULL. */
+struct rl_limit *ratelimit_runtime_find(const struct runtime *rt, const char *name);
+
 #endif

@@ -1,17 +1,22 @@
 /* ratelimit_table.c - one limit's keys, shared by every worker thread
  * (ratelimit.h). The state must hold for the whole process, so it cannot
  * be per thread; to keep threads from queueing on one lock the keys are
- * spread over up to RL_SHARDS_MAX shards by a seeded XXH3 of the key, each
- * shard with its own mutex, uthash table and LRU list. A lock is held only
- * for a lookup and one limiter step: never across I/O.
+ * spread over up to RL_SHARDS_MAX shards by a per-table seeded XXH3 of the
+ * stored key, each shard with its own mutex, uthash table and LRU list. A
+ * lock is held only for a lookup and one limiter step: never across I/O.
  *
  * Bounds: a shard holds at most its share of max_keys; a new key past that
  * evicts the least recently used one. Keys whose state is fresh again (a
  * full bucket, windows gone by) are freed from the LRU tail as lookups
- * pass, a few per lookup, so an idle table shrinks without a timer. */
+ * pass, a few per lookup, so an idle table shrinks without a timer.
+ *
+ * The pair: a key in which a request was counted goes on its shard's dirty
+ * list, so the sync thread collects changes without walking the table;
+ * the peer's reports are merged into the key's peer slot. */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -31,22 +36,29 @@ static __thread int rl_oom;
 #define RL_SHARDS_MAX          64
 #define RL_KEYS_PER_SHARD_MIN  256   /* fewer keys: one shard, an exact LRU */
 #define RL_EXPIRE_PER_CHECK    4     /* stale keys freed per lookup, at most */
+#define RL_COLLECT_BATCH       32    /* keys copied out per lock taken by collect */
+
+_Static_assert(sizeof(XXH128_canonical_t) <= RL_KEY_MAX,
+               "a long key's digest is stored like a short key");
 
 struct rl_entry {
     UT_hash_handle hh;
     TAILQ_ENTRY(rl_entry) lru;       /* most recently used first */
+    TAILQ_ENTRY(rl_entry) dirty;     /* on the shard's dirty list while is_dirty */
     uint64_t last_ms;
     struct rl_state st;
+    uint8_t is_dirty;                /* counted a request since last collected */
     uint8_t klen;
-    unsigned char key[];
+    unsigned char key[];             /* the stored form, klen <= RL_KEY_MAX */
 };
 
 struct rl_shard {
     pthread_mutex_t lock;
     struct rl_entry *hash;
     TAILQ_HEAD(rl_lru, rl_entry) lru;
+    TAILQ_HEAD(rl_dirty, rl_entry) dirty;   /* oldest change first */
     unsigned n, cap;
-    uint64_t checks, contended, evicted, expired;
+    uint64_t checks, contended, evicted, expired, reported, merged;
 } __attribute__((aligned(64)));      /* one cache line each: no false sharing */
 
 struct rl_table {
@@ -54,6 +66,7 @@ struct rl_table {
     uint64_t idle_ms;
     uint64_t seed;
     unsigned nshards;
+    _Atomic unsigned collect_next;   /* the shard the next collect starts at */
     struct rl_shard *shards;
 };
 
@@ -65,7 +78,8 @@ static unsigned shard_count(unsigned max_keys)
     return n;
 }
 
-/* A seed per table so nobody can pick keys that share a bucket. */
+/* A seed per table so nobody can pick keys that share a shard or a
+ * bucket. Only placement: the stored form of a key is seed-free. */
 static uint64_t table_seed(const void *t)
 {
     uint64_t seed;
@@ -82,6 +96,7 @@ struct rl_table *rl_table_new(const struct rl_params *p, unsigned max_keys)
     t->p = *p;
     t->idle_ms = rl_idle_expiry_ms(p);
     t->seed = table_seed(t);
+    atomic_init(&t->collect_next, 0);
     if (max_keys < 1)
         max_keys = 1;
     t->nshards = shard_count(max_keys);
@@ -94,6 +109,7 @@ struct rl_table *rl_table_new(const struct rl_params *p, unsigned max_keys)
         struct rl_shard *sh = &t->shards[i];
         pthread_mutex_init(&sh->lock, NULL);
         TAILQ_INIT(&sh->lru);
+        TAILQ_INIT(&sh->dirty);
         sh->cap = max_keys / t->nshards + (i < max_keys % t->nshards);
     }
     return t;
@@ -103,6 +119,8 @@ static void entry_drop(struct rl_shard *sh, struct rl_entry *e)
 {
     HASH_DELETE(hh, sh->hash, e);
     TAILQ_REMOVE(&sh->lru, e, lru);
+    if (e->is_dirty)
+        TAILQ_REMOVE(&sh->dirty, e, dirty);
     sh->n--;
     free(e);
 }
@@ -123,21 +141,30 @@ void rl_table_free(struct rl_table *t)
     free(t);
 }
 
-/* The stored form of a key: its bytes and a 0 byte, or, past RL_KEY_MAX,
- * its 128-bit hash and a 1 byte, so the two forms never compare equal. */
-static size_t key_stored(const struct rl_table *t, const void *key, size_t len,
-                         unsigned char *out)
+/* The stored form of a key: its bytes, or, past RL_KEY_MAX, its unseeded
+ * XXH3-128 in canonical (big-endian) order, so both boxes store a key
+ * alike and the sync channel can name it. A 16-byte key and a long key
+ * with that digest share a count; crafting such a pair means knowing the
+ * victim's key, which an attacker could send as it is anyway. */
+static size_t key_stored(const void *key, size_t len, unsigned char *out)
 {
     if (len <= RL_KEY_MAX) {
         if (len)
             memcpy(out, key, len);
-        out[len] = 0;
-        return len + 1;
+        return len;
     }
-    XXH128_hash_t h = XXH3_128bits_withSeed(key, len, t->seed);
-    XXH128_canonicalFromHash((XXH128_canonical_t *)out, h);
-    out[sizeof(XXH128_canonical_t)] = 1;
-    return sizeof(XXH128_canonical_t) + 1;
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(key, len));
+    memcpy(out, &c, sizeof(c));
+    return sizeof(c);
+}
+
+static struct rl_shard *shard_of(const struct rl_table *t, const unsigned char *k,
+                                 size_t klen, unsigned *hashv)
+{
+    uint64_t h = XXH3_64bits_withSeed(k, klen, t->seed);
+    *hashv = (unsigned)h;
+    return &t->shards[(h >> 32) & (t->nshards - 1)];
 }
 
 static void shard_lock(struct rl_shard *sh)
@@ -172,7 +199,8 @@ static struct rl_entry *entry_new(struct rl_shard *sh, const unsigned char *key,
     if (!e)
         return NULL;
     e->klen = (uint8_t)klen;
-    memcpy(e->key, key, klen);
+    if (klen)
+        memcpy(e->key, key, klen);
     rl_oom = 0;
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, sh->hash, e->key, e->klen, hashv, e);
     if (rl_oom) {
@@ -188,29 +216,58 @@ static struct rl_entry *entry_new(struct rl_shard *sh, const unsigned char *key,
     return e;
 }
 
+/* With sh locked: frees stale keys, then finds k and makes it the most
+ * recently used, or adds it. NULL when out of memory. */
+static struct rl_entry *shard_get(const struct rl_table *t, struct rl_shard *sh,
+                                  const unsigned char *k, size_t klen, unsigned hashv,
+                                  uint64_t now_ms)
+{
+    struct rl_entry *e = NULL;
+    shard_expire(t, sh, now_ms);
+    HASH_FIND_BYHASHVALUE(hh, sh->hash, k, klen, hashv, e);
+    if (!e)
+        return entry_new(sh, k, klen, hashv);
+    TAILQ_REMOVE(&sh->lru, e, lru);
+    TAILQ_INSERT_HEAD(&sh->lru, e, lru);
+    return e;
+}
+
+/* Records a use at now_ms, from which the key expires after idle_ms. A
+ * window the peer's clock has already entered (rl_merge allows one ahead)
+ * starts later than now: its counts matter until idle_ms after its start. */
+static void entry_touch(const struct rl_table *t, struct rl_entry *e, uint64_t now_ms)
+{
+    uint64_t at = now_ms;
+    if (t->p.algo != RL_TOKEN_BUCKET && e->st.window > now_ms / t->p.per_ms)
+        at = e->st.window * t->p.per_ms;
+    if (at > e->last_ms)
+        e->last_ms = at;
+}
+
+static void entry_mark_dirty(struct rl_shard *sh, struct rl_entry *e)
+{
+    if (e->is_dirty)
+        return;
+    e->is_dirty = 1;
+    TAILQ_INSERT_TAIL(&sh->dirty, e, dirty);
+}
+
 void rl_table_check(struct rl_table *t, const void *key, size_t len, uint64_t now_ms,
                     struct rl_verdict *v)
 {
-    unsigned char k[RL_KEY_MAX + 1];
-    size_t klen = key_stored(t, key, len, k);
-    uint64_t h = XXH3_64bits_withSeed(k, klen, t->seed);
-    struct rl_shard *sh = &t->shards[(h >> 32) & (t->nshards - 1)];
-    struct rl_entry *e = NULL;
+    unsigned char k[RL_KEY_MAX];
+    size_t klen = key_stored(key, len, k);
+    unsigned hashv;
+    struct rl_shard *sh = shard_of(t, k, klen, &hashv);
 
     shard_lock(sh);
     sh->checks++;
-    shard_expire(t, sh, now_ms);
-    HASH_FIND_BYHASHVALUE(hh, sh->hash, k, klen, (unsigned)h, e);
-    if (e) {
-        TAILQ_REMOVE(&sh->lru, e, lru);
-        TAILQ_INSERT_HEAD(&sh->lru, e, lru);
-    } else {
-        e = entry_new(sh, k, klen, (unsigned)h);
-    }
+    struct rl_entry *e = shard_get(t, sh, k, klen, hashv, now_ms);
     if (e) {
         rl_check(&e->st, &t->p, now_ms, v);
-        if (now_ms > e->last_ms)
-            e->last_ms = now_ms;
+        entry_touch(t, e, now_ms);
+        if (v->allowed)             /* rl_check counts exactly what it allows */
+            entry_mark_dirty(sh, e);
     } else {
         /* Out of memory: let the request through rather than refuse
          * everybody; the limit resumes once memory is back. */
@@ -230,6 +287,8 @@ void rl_table_stats(struct rl_table *t, struct rl_table_stats *out)
         out->contended += sh->contended;
         out->evicted += sh->evicted;
         out->expired += sh->expired;
+        out->reported += sh->reported;
+        out->merged += sh->merged;
         out->keys += sh->n;
         pthread_mutex_unlock(&sh->lock);
     }
@@ -238,4 +297,100 @@ void rl_table_stats(struct rl_table *t, struct rl_table_stats *out)
 unsigned rl_table_shards(const struct rl_table *t)
 {
     return t->nshards;
+}
+
+/* ---- the pair ---- */
+
+void rl_table_merge(struct rl_table *t, const void *key, size_t len,
+                    const struct rl_node_report *r, uint64_t now_ms)
+{
+    if (len > RL_KEY_MAX || (len && !key))
+        return;
+    unsigned hashv;
+    struct rl_shard *sh = shard_of(t, key, len, &hashv);
+
+    shard_lock(sh);
+    struct rl_entry *e = shard_get(t, sh, key, len, hashv, now_ms);
+    if (e) {
+        rl_merge(&e->st, &t->p, RL_NODE_PEER, r, now_ms);
+        entry_touch(t, e, now_ms);
+        sh->merged++;
+    }
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* Makes every key with counts of this node's due: after a (re)connect the
+ * peer has to hear about all of them. Walks the table once. */
+static void table_mark_all(struct rl_table *t)
+{
+    for (unsigned i = 0; i < t->nshards; i++) {
+        struct rl_shard *sh = &t->shards[i];
+        struct rl_entry *e;
+        pthread_mutex_lock(&sh->lock);
+        TAILQ_FOREACH_REVERSE(e, &sh->lru, rl_lru, lru)      /* least recent first */
+            if (rl_node_active(&e->st, RL_NODE_LOCAL))
+                entry_mark_dirty(sh, e);
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
+struct rl_collected {
+    unsigned char key[RL_KEY_MAX];
+    size_t klen;
+    struct rl_node_report r;
+};
+
+/* With sh locked: takes up to max keys off its dirty list, copying out
+ * what fn needs so it can run unlocked. */
+static unsigned shard_take(struct rl_shard *sh, struct rl_collected *out, unsigned max)
+{
+    unsigned n = 0;
+    struct rl_entry *e;
+    while (n < max && (e = TAILQ_FIRST(&sh->dirty))) {
+        TAILQ_REMOVE(&sh->dirty, e, dirty);
+        e->is_dirty = 0;
+        memcpy(out[n].key, e->key, e->klen);
+        out[n].klen = e->klen;
+        rl_report(&e->st, RL_NODE_LOCAL, &out[n].r);
+        n++;
+    }
+    sh->reported += n;
+    return n;
+}
+
+/* Reports up to max of sh's dirty keys, a batch per lock taken, fn called
+ * with the lock released. Returns how many. */
+static unsigned shard_collect(struct rl_shard *sh, unsigned max, rl_report_fn *fn,
+                              void *arg)
+{
+    struct rl_collected batch[RL_COLLECT_BATCH];
+    unsigned done = 0, want, n;
+    do {
+        want = max - done < RL_COLLECT_BATCH ? max - done : RL_COLLECT_BATCH;
+        pthread_mutex_lock(&sh->lock);
+        n = shard_take(sh, batch, want);
+        pthread_mutex_unlock(&sh->lock);
+        for (unsigned i = 0; i < n; i++)
+            fn(batch[i].key, batch[i].klen, &batch[i].r, arg);
+        done += n;
+    } while (n == want && done < max);
+    return done;
+}
+
+/* A call cut short by max records the shard it stopped in and the next
+ * starts there, so the keys it left go first and the shards take turns. */
+unsigned rl_table_collect(struct rl_table *t, int all, unsigned max, rl_report_fn *fn,
+                          void *arg)
+{
+    if (all)
+        table_mark_all(t);
+    unsigned start = atomic_load_explicit(&t->collect_next, memory_order_relaxed);
+    unsigned done = 0;
+    for (unsigned i = 0; i < t->nshards && done < max; i++) {
+        unsigned s = (start + i) & (t->nshards - 1);
+        done += shard_collect(&t->shards[s], max - done, fn, arg);
+        if (done >= max)
+            atomic_store_explicit(&t->collect_next, s, memory_order_relaxed);
+    }
+    return done;
 }

@@ -1,6 +1,7 @@
 /* test_ratelimit.c - the limiters exactly (fake clock), the pair merge,
- * the keyed table (LRU bound, expiry, threads), the config groups and the
- * runtime's limits across a reload. */
+ * the keyed table (LRU bound, expiry, threads), the table across the pair
+ * (collect, merge), the config groups and the runtime's limits across a
+ * reload. */
 #include "config.h"
 #include "unit.h"
 #include "ratelimit.h"
@@ -199,6 +200,22 @@ static void test_merge_token_bucket(void)
     CU_ASSERT_EQUAL(burst_at(&b, &p, 1600, 10, NULL), 1);
 }
 
+/* A report from more than one window ahead is a clock gone wrong: it
+ * must not move the key into that window (where it would stay). */
+static void test_merge_future_window(void)
+{
+    struct rl_params p = params(RL_FIXED_WINDOW, 10, 1000, 0);
+    struct rl_state b = { 0 };
+    struct rl_node_report r = { .window = 7, .cur = 10 };
+    rl_merge(&b, &p, RL_NODE_PEER, &r, 5500);                /* now is window 5 */
+    CU_ASSERT(b.window < 7);
+    CU_ASSERT_EQUAL(burst_at(&b, &p, 5500, 20, NULL), 10);
+    r.window = 6;                                             /* one ahead: a little skew */
+    rl_merge(&b, &p, RL_NODE_PEER, &r, 5900);
+    CU_ASSERT_EQUAL(b.window, 6);
+    CU_ASSERT_EQUAL(burst_at(&b, &p, 6000, 1, NULL), 0);
+}
+
 /* ---- the table ---- */
 
 static void key_of(char *buf, size_t len, unsigned i)
@@ -300,6 +317,324 @@ static void test_table_long_keys(void)
     rl_table_free(t);
 }
 
+
+/* ---- the table across the pair ---- */
+
+#define SEEN_MAX 128
+
+/* What a collect handed out. */
+struct seen {
+    unsigned n;
+    unsigned char key[SEEN_MAX][RL_KEY_MAX];
+    size_t len[SEEN_MAX];
+    struct rl_node_report r[SEEN_MAX];
+};
+
+static void seen_add(const void *key, size_t len, const struct rl_node_report *r, void *arg)
+{
+    struct seen *s = arg;
+    CU_ASSERT_FATAL(len <= RL_KEY_MAX && s->n < SEEN_MAX);
+    memcpy(s->key[s->n], key, len);
+    s->len[s->n] = len;
+    s->r[s->n++] = *r;
+}
+
+static unsigned collect(struct rl_table *t, int all, unsigned max, struct seen *s)
+{
+    memset(s, 0, sizeof(*s));
+    unsigned n = rl_table_collect(t, all, max, seen_add, s);
+    CU_ASSERT_EQUAL(n, s->n);
+    return n;
+}
+
+/* The report collect gave for key, or NULL. */
+static const struct rl_node_report *seen_find(const struct seen *s, const char *key)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->len[i] == strlen(key) && memcmp(s->key[i], key, s->len[i]) == 0)
+            return &s->r[i];
+    return NULL;
+}
+
+struct merge_into {
+    struct rl_table *t;
+    uint64_t now_ms;
+};
+
+static void merge_one(const void *key, size_t len, const struct rl_node_report *r, void *arg)
+{
+    struct merge_into *m = arg;
+    rl_table_merge(m->t, key, len, r, m->now_ms);
+}
+
+/* What the sync thread does each interval: from's changes into to. */
+static unsigned exchange(struct rl_table *from, struct rl_table *to, uint64_t now_ms)
+{
+    struct merge_into m = { to, now_ms };
+    return rl_table_collect(from, 0, 1000, merge_one, &m);
+}
+
+static unsigned table_burst(struct rl_table *t, const char *key, uint64_t now_ms, unsigned n)
+{
+    unsigned ok = 0;
+    struct rl_verdict v;
+    for (unsigned i = 0; i < n; i++) {
+        rl_table_check(t, key, strlen(key), now_ms, &v);
+        ok += v.allowed != 0;
+    }
+    return ok;
+}
+
+static void test_collect_changed_only(void)
+{
+    struct rl_params p = params(RL_FIXED_WINDOW, 3, 60000, 0);
+    struct rl_table *t = rl_table_new(&p, 100);
+    struct rl_table_stats st;
+    struct seen s;
+    CU_ASSERT_EQUAL(table_burst(t, "a", 1000, 2), 2);
+    CU_ASSERT_EQUAL(table_burst(t, "b", 1000, 1), 1);
+    CU_ASSERT_EQUAL(collect(t, 0, 100, &s), 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(seen_find(&s, "a"));
+    CU_ASSERT_EQUAL(seen_find(&s, "a")->cur, 2);
+    CU_ASSERT_EQUAL(seen_find(&s, "a")->window, 0);
+    CU_ASSERT_EQUAL(seen_find(&s, "b")->cur, 1);
+    CU_ASSERT_EQUAL(collect(t, 0, 100, &s), 0);              /* nothing changed since */
+    CU_ASSERT_EQUAL(table_burst(t, "a", 2000, 5), 1);        /* 1 counted, 4 refused */
+    CU_ASSERT_EQUAL(collect(t, 0, 100, &s), 1);
+    CU_ASSERT_EQUAL(seen_find(&s, "a")->cur, 3);
+    CU_ASSERT_EQUAL(table_burst(t, "a", 3000, 5), 0);        /* refused: not counted */
+    CU_ASSERT_EQUAL(collect(t, 0, 100, &s), 0);
+    rl_table_stats(t, &st);
+    CU_ASSERT_EQUAL(st.reported, 3);
+    rl_table_free(t);
+}
+
+static void test_collect_all(void)
+{
+    struct rl_params p = params(RL_TOKEN_BUCKET, 5, 1000, 5);
+    struct rl_table *t = rl_table_new(&p, 100);
+    struct seen s;
+    char k[32];
+    for (unsigned i = 0; i < 20; i++) {
+        key_of(k, sizeof(k), i);
+        CU_ASSERT_EQUAL(table_burst(t, k, 1000, 1), 1);
+    }
+    CU_ASSERT_EQUAL(collect(t, 0, 100, &s), 20);
+    CU_ASSERT_EQUAL(collect(t, 1, 100, &s), 20);             /* a (re)connect: everything */
+    for (unsigned i = 0; i < 20; i++) {
+        key_of(k, sizeof(k), i);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(seen_find(&s, k));
+        CU_ASSERT_EQUAL(seen_find(&s, k)->spent, 1);
+    }
+    CU_ASSERT_EQUAL(collect(t, 0, 100, &s), 0);
+    rl_table_free(t);
+}
+
+/* max bounds a call; the rest follow in the next, every key exactly once,
+ * also over 64 shards and with `all`. */
+static void test_collect_max(void)
+{
+    struct rl_params p = params(RL_FIXED_WINDOW, 5, 60000, 0);
+    struct rl_table *t = rl_table_new(&p, 100000);
+    static struct seen s;
+    static unsigned char hits[300];
+    char k[32];
+    CU_ASSERT_EQUAL_FATAL(rl_table_shards(t), 64);
+    for (int all = 0; all <= 1; all++) {
+        memset(hits, 0, sizeof(hits));
+        for (unsigned i = 0; i < 300 && !all; i++) {
+            key_of(k, sizeof(k), i);
+            table_burst(t, k, 1000, 1);
+        }
+        CU_ASSERT_EQUAL(collect(t, all, 0, &s), 0);
+        for (unsigned call = 0; call < 3; call++) {
+            CU_ASSERT_EQUAL(collect(t, all && call == 0, 100, &s), 100);
+            for (unsigned i = 0; i < s.n; i++) {
+                unsigned idx;
+                s.key[i][s.len[i]] = 0;
+                CU_ASSERT_FATAL(sscanf((char *)s.key[i], "key-%u", &idx) == 1 && idx < 300);
+                hits[idx]++;
+            }
+        }
+        CU_ASSERT_EQUAL(collect(t, 0, 100, &s), 0);
+        for (unsigned i = 0; i < 300; i++)
+            CU_ASSERT_EQUAL(hits[i], 1);
+    }
+    rl_table_free(t);
+}
+
+/* The issue's case: 10 per minute for the pair. Each box admits what its
+ * table allows; once the reports are exchanged both know the pair's total. */
+static void pair_holds(enum rl_algo algo)
+{
+    struct rl_params p = params(algo, 10, 60000, 0);
+    struct rl_table *a = rl_table_new(&p, 100), *b = rl_table_new(&p, 100);
+    /* Sequential: B hears of A's 6 first, so the pair admits exactly 10. */
+    CU_ASSERT_EQUAL(table_burst(a, "k", 1000, 6), 6);
+    CU_ASSERT_EQUAL(exchange(a, b, 1100), 1);
+    CU_ASSERT_EQUAL(table_burst(b, "k", 1200, 10), 4);
+    CU_ASSERT_EQUAL(exchange(b, a, 1300), 1);
+    CU_ASSERT_EQUAL(table_burst(a, "k", 1400, 10), 0);
+    /* Within one interval: 6 on each box before any exchange (the bound
+     * on overshoot), then both refuse. */
+    CU_ASSERT_EQUAL(table_burst(a, "j", 2000, 6), 6);
+    CU_ASSERT_EQUAL(table_burst(b, "j", 2000, 6), 6);
+    CU_ASSERT_EQUAL(exchange(a, b, 2100), 1);
+    CU_ASSERT_EQUAL(exchange(b, a, 2100), 1);
+    CU_ASSERT_EQUAL(table_burst(a, "j", 2200, 1), 0);
+    CU_ASSERT_EQUAL(table_burst(b, "j", 2200, 1), 0);
+    struct rl_table_stats st;
+    rl_table_stats(b, &st);
+    CU_ASSERT_EQUAL(st.merged, 2);
+    CU_ASSERT_EQUAL(st.reported, 2);
+    rl_table_free(a);
+    rl_table_free(b);
+}
+
+static void test_pair_fixed_window(void) { pair_holds(RL_FIXED_WINDOW); }
+static void test_pair_sliding_window(void) { pair_holds(RL_SLIDING_WINDOW); }
+static void test_pair_token_bucket(void) { pair_holds(RL_TOKEN_BUCKET); }
+
+/* A merge is not local activity: nothing to send back, so the boxes do
+ * not echo each other; a key only the peer counted has no slot of ours
+ * to report even on a (re)connect. */
+static void test_merge_not_dirty(void)
+{
+    struct rl_params p = params(RL_SLIDING_WINDOW, 10, 60000, 0);
+    struct rl_table *a = rl_table_new(&p, 100), *b = rl_table_new(&p, 100);
+    struct seen s;
+    table_burst(a, "k", 1000, 3);
+    CU_ASSERT_EQUAL(exchange(a, b, 1000), 1);
+    CU_ASSERT_EQUAL(collect(b, 0, 100, &s), 0);
+    CU_ASSERT_EQUAL(collect(b, 1, 100, &s), 0);
+    table_burst(b, "k", 1000, 1);                  /* B's own request: B reports it */
+    CU_ASSERT_EQUAL(collect(b, 0, 100, &s), 1);
+    CU_ASSERT_EQUAL(seen_find(&s, "k")->cur, 1);   /* its own slot, not the sum */
+    rl_table_free(a);
+    rl_table_free(b);
+}
+
+/* Keys the peer reports are bounded like any: past max_keys the least
+ * recently used goes. */
+static void test_merge_bounded(void)
+{
+    struct rl_params p = params(RL_FIXED_WINDOW, 10, 60000, 0);
+    struct rl_table *t = rl_table_new(&p, 3);
+    struct rl_node_report r = { .window = 0, .cur = 10 };
+    struct rl_table_stats st;
+    char k[32];
+    CU_ASSERT_EQUAL(table_burst(t, "mine", 1000, 1), 1);
+    for (unsigned i = 0; i < 5; i++) {
+        key_of(k, sizeof(k), i);
+        rl_table_merge(t, k, strlen(k), &r, 1000 + i);
+    }
+    rl_table_stats(t, &st);
+    CU_ASSERT_EQUAL(st.keys, 3);
+    CU_ASSERT_EQUAL(st.evicted, 3);
+    CU_ASSERT_EQUAL(st.merged, 5);
+    CU_ASSERT_EQUAL(table_burst(t, "key-4", 2000, 1), 0);   /* the newest kept its count */
+    struct seen s;
+    CU_ASSERT_EQUAL(collect(t, 1, 10, &s), 0);       /* "mine" left the dirty list too */
+    rl_table_free(t);
+}
+
+/* Max per slot: the same reports again, or the older after the newer,
+ * leave the peer's count at its newest. */
+static void merge_reordered(enum rl_algo algo)
+{
+    struct rl_params p = params(algo, 10, 60000, 0);
+    struct rl_table *a = rl_table_new(&p, 100), *b = rl_table_new(&p, 100);
+    struct seen r1, r2;
+    table_burst(a, "k", 1000, 3);
+    collect(a, 0, 10, &r1);
+    table_burst(a, "k", 1000, 4);
+    collect(a, 0, 10, &r2);
+    CU_ASSERT_EQUAL_FATAL(r1.n + r2.n, 2);
+    const struct seen *order[] = { &r2, &r1, &r2, &r1, &r1 };
+    for (unsigned i = 0; i < 5; i++)
+        rl_table_merge(b, order[i]->key[0], order[i]->len[0], &order[i]->r[0], 1000);
+    CU_ASSERT_EQUAL(table_burst(b, "k", 1000, 10), 3);
+    rl_table_free(a);
+    rl_table_free(b);
+}
+
+static void test_merge_reordered(void)
+{
+    merge_reordered(RL_FIXED_WINDOW);
+    merge_reordered(RL_SLIDING_WINDOW);
+    merge_reordered(RL_TOKEN_BUCKET);
+}
+
+/* A long key's stored form is its digest, the same in any table of any
+ * process (no per-table seed in it), and the peer's count for it lands on
+ * the same key here. */
+static void test_long_key_stored_alike(void)
+{
+    struct rl_params p = params(RL_FIXED_WINDOW, 1, 60000, 0);
+    struct rl_table *a = rl_table_new(&p, 10), *b = rl_table_new(&p, 10);
+    struct seen sa, sb;
+    struct rl_verdict v;
+    char k[300];
+    memset(k, 'x', sizeof(k));
+    rl_table_check(a, k, sizeof(k), 1000, &v);
+    rl_table_check(b, k, sizeof(k), 1000, &v);
+    CU_ASSERT_EQUAL_FATAL(collect(a, 0, 10, &sa), 1);
+    CU_ASSERT_EQUAL_FATAL(collect(b, 0, 10, &sb), 1);
+    CU_ASSERT_EQUAL(sa.len[0], 16);
+    CU_ASSERT_EQUAL(sb.len[0], 16);
+    CU_ASSERT(memcmp(sa.key[0], sb.key[0], 16) == 0);
+    /* A fresh table hears of it and refuses the long key. */
+    struct rl_table *c = rl_table_new(&p, 10);
+    rl_table_merge(c, sa.key[0], sa.len[0], &sa.r[0], 1100);
+    rl_table_check(c, k, sizeof(k), 1200, &v);
+    CU_ASSERT_FALSE(v.allowed);
+    /* Keys up to RL_KEY_MAX are handed out as they are. */
+    char m[RL_KEY_MAX];
+    memset(m, 'y', sizeof(m));
+    rl_table_check(a, m, sizeof(m), 1000, &v);
+    CU_ASSERT_EQUAL_FATAL(collect(a, 0, 10, &sa), 1);
+    CU_ASSERT_EQUAL(sa.len[0], RL_KEY_MAX);
+    CU_ASSERT(memcmp(sa.key[0], m, sizeof(m)) == 0);
+    rl_table_merge(c, k, RL_KEY_MAX + 1, &sa.r[0], 1100);   /* not a stored form */
+    struct rl_table_stats st;
+    rl_table_stats(c, &st);
+    CU_ASSERT_EQUAL(st.merged, 1);
+    rl_table_free(a);
+    rl_table_free(b);
+    rl_table_free(c);
+}
+
+/* A key only the peer counted lives as long as its counts matter: lookups
+ * of other keys must not free it as fresh before, and do free it after. */
+static void peer_only_lives(enum rl_algo algo, uint64_t at, unsigned want)
+{
+    struct rl_params p = params(algo, 10, 60000, 0);
+    struct rl_table *b = rl_table_new(&p, 100);
+    struct rl_node_report r = { .window = 0, .cur = 10, .spent = 10 };
+    struct rl_table_stats st;
+    uint64_t idle = rl_idle_expiry_ms(&p);
+    rl_table_merge(b, "k", 1, &r, 1000);
+    rl_table_merge(b, "m", 1, &r, 1000);
+    table_burst(b, "other", at, 1);                  /* frees what is stale */
+    CU_ASSERT_EQUAL(table_burst(b, "k", at, 10), want);
+    table_burst(b, "other", 1000 + idle - 1, 1);
+    rl_table_stats(b, &st);
+    CU_ASSERT_EQUAL(st.keys, 3);
+    CU_ASSERT_EQUAL(st.expired, 0);
+    table_burst(b, "other", 1000 + idle, 1);         /* m's counts are over now */
+    rl_table_stats(b, &st);
+    CU_ASSERT_EQUAL(st.expired, 1);
+    rl_table_free(b);
+}
+
+static void test_peer_only_key_lives(void)
+{
+    peer_only_lives(RL_FIXED_WINDOW, 59999, 0);
+    /* 40 s into the next window, the peer's 10 still weigh 10 x 20/60. */
+    peer_only_lives(RL_SLIDING_WINDOW, 100000, 6);
+    peer_only_lives(RL_TOKEN_BUCKET, 31000, 5);     /* half the bucket refilled */
+}
+
 /* ---- threads ---- */
 
 #define SMOKE_THREADS 8
@@ -381,6 +716,62 @@ static void test_threads_many_keys(void)
     rl_table_free(t);
 }
 
+/* The sync thread collects while workers count: no count goes unreported
+ * (the last report of each key is its final count). */
+#define RACE_THREADS 4
+#define RACE_KEYS    64
+#define RACE_CHECKS  19200        /* a multiple of RACE_KEYS */
+
+struct race_arg {
+    struct rl_table *t;
+    uint32_t id;
+};
+
+static void *race_run(void *p)
+{
+    struct race_arg *a = p;
+    struct rl_verdict v;
+    for (uint32_t i = 0; i < RACE_CHECKS; i++) {
+        uint32_t key[2] = { a->id, i % RACE_KEYS };
+        rl_table_check(a->t, key, sizeof(key), 1000, &v);
+    }
+    return NULL;
+}
+
+static void race_seen(const void *key, size_t len, const struct rl_node_report *r, void *arg)
+{
+    uint32_t (*last)[RACE_KEYS] = arg, k[2];
+    CU_ASSERT_FATAL(len == sizeof(k));
+    memcpy(k, key, sizeof(k));
+    CU_ASSERT_FATAL(k[0] < RACE_THREADS && k[1] < RACE_KEYS);
+    CU_ASSERT(r->cur >= last[k[0]][k[1]]);           /* reports of a key only grow */
+    last[k[0]][k[1]] = r->cur;
+}
+
+static void test_threads_collect_while_checking(void)
+{
+    struct rl_params p = params(RL_FIXED_WINDOW, 1000000, 3600000, 0);
+    struct rl_table *t = rl_table_new(&p, 100000);
+    static uint32_t last[RACE_THREADS][RACE_KEYS];
+    pthread_t th[RACE_THREADS];
+    struct race_arg args[RACE_THREADS];
+    memset(last, 0, sizeof(last));
+    for (uint32_t i = 0; i < RACE_THREADS; i++) {
+        args[i] = (struct race_arg){ t, i };
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, race_run, &args[i]), 0);
+    }
+    for (unsigned i = 0; i < 2000; i++)
+        rl_table_collect(t, i % 500 == 0, 7, race_seen, last);
+    for (unsigned i = 0; i < RACE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    while (rl_table_collect(t, 0, 7, race_seen, last))
+        ;
+    for (unsigned i = 0; i < RACE_THREADS; i++)
+        for (unsigned k = 0; k < RACE_KEYS; k++)
+            CU_ASSERT_EQUAL(last[i][k], RACE_CHECKS / RACE_KEYS);
+    rl_table_free(t);
+}
+
 /* ---- config ---- */
 
 static const char *conf_head =
@@ -434,6 +825,25 @@ static void test_conf_good(void)
     conf_errors_free(&errs);
 }
 
+/* Loading frontends fails with an error that starts with want. */
+static void expect_error(const char *frontends, const char *want)
+{
+    struct conf_errors errs;
+    struct tandem_config *cfg = load(frontends, &errs);
+    CU_ASSERT_PTR_NULL(cfg);
+    int found = 0;
+    for (unsigned e = 0; e < errs.n; e++)
+        found |= strncmp(errs.msgs[e], want, strlen(want)) == 0;
+    if (!found) {
+        printf("# want \"%s\", got:\n", want);
+        for (unsigned e = 0; e < errs.n; e++)
+            printf("#   %s\n", errs.msgs[e]);
+    }
+    CU_ASSERT(found);
+    conf_free(cfg);
+    conf_errors_free(&errs);
+}
+
 /* Each bad snippet and the start of the message it must produce. */
 static void test_conf_errors(void)
 {
@@ -463,22 +873,36 @@ static void test_conf_errors(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char fe[1024];
-        struct conf_errors errs;
         snprintf(fe, sizeof(fe), "{ name = \"f\"; bind = \"127.0.0.1:8080\"; %s }", cases[i].fe);
-        struct tandem_config *cfg = load(fe, &errs);
-        CU_ASSERT_PTR_NULL(cfg);
-        int found = 0;
-        for (unsigned e = 0; e < errs.n; e++)
-            found |= strncmp(errs.msgs[e], cases[i].want, strlen(cases[i].want)) == 0;
-        if (!found) {
-            printf("# case %zu: want \"%s\", got:\n", i, cases[i].want);
-            for (unsigned e = 0; e < errs.n; e++)
-                printf("#   %s\n", errs.msgs[e]);
-        }
-        CU_ASSERT(found);
-        conf_free(cfg);
-        conf_errors_free(&errs);
+        expect_error(fe, cases[i].want);
     }
+}
+
+/* The sync channel names limits by name: unique in the file, across
+ * frontends and routes, defaults included. */
+static void test_conf_names_unique(void)
+{
+    static const struct { const char *fes, *want; } cases[] = {
+        { "{ name = \"a\"; bind = \"127.0.0.1:8080\"; mode = \"http\"; backend = \"web\";"
+          " rate_limit = { name = \"n\"; rate = 1; }; },\n"
+          "{ name = \"b\"; bind = \"127.0.0.1:8081\"; mode = \"http\"; backend = \"web\";"
+          " rate_limit = { name = \"n\"; rate = 1; }; }",
+          "t.conf:3: frontend \"b\": rate_limit \"n\": rate_limit name \"n\" is already used"
+          " by the limit on line 2" },
+        { "{ name = \"a\"; bind = \"127.0.0.1:8080\"; mode = \"http\";"
+          " rate_limit = { name = \"n\"; rate = 1; };\n"
+          " routes = ( { backend = \"web\"; rate_limit = { name = \"n\"; rate = 1; }; } ); }",
+          "t.conf:3: frontend \"a\": route 1: rate_limit \"n\": rate_limit name \"n\" is"
+          " already used by the limit on line 2" },
+        { "{ name = \"a\"; bind = \"127.0.0.1:8080\"; mode = \"http\"; backend = \"web\";"
+          " rate_limit = { name = \"b.1\"; rate = 1; }; },\n"
+          "{ name = \"b\"; bind = \"127.0.0.1:8081\"; mode = \"http\"; backend = \"web\";"
+          " rate_limit = { rate = 1; }; }",
+          "t.conf:3: frontend \"b\": rate_limit #1: rate_limit name \"b.1\" is already used"
+          " by the limit on line 2" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        expect_error(cases[i].fes, cases[i].want);
 }
 
 /* ---- the runtime: enforcement keys, reload keeps counts ---- */
@@ -553,6 +977,36 @@ static void test_runtime_reload_keeps_counts(void)
     runtime_unref(c);
 }
 
+
+static void limit_name_add(struct rl_limit *l, void *arg)
+{
+    char *names = arg;
+    strcat(names, l->name);
+    strcat(names, " ");
+}
+
+static void test_runtime_each_find(void)
+{
+    struct runtime *rt = rt_from("( { name = \"a\"; rate = 5; }, { name = \"b\"; rate = 6; } )",
+                                 NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    struct rl_frontend *rf = rt->frontends[0].rl;
+    char names[64] = "";
+    ratelimit_runtime_each(rt, limit_name_add, names);
+    CU_ASSERT_STRING_EQUAL(names, "a b x ");
+    CU_ASSERT_PTR_EQUAL(ratelimit_runtime_find(rt, "b"), rf->fe.v[1]);
+    CU_ASSERT_PTR_EQUAL(ratelimit_runtime_find(rt, "x"), rf->routes[0].v[0]);
+    CU_ASSERT_PTR_NULL(ratelimit_runtime_find(rt, "c"));
+    /* A limit attached to a second place is still one limit. */
+    CU_ASSERT_EQUAL_FATAL(rf->routes[1].n, 0);
+    rf->routes[1] = rf->fe;
+    names[0] = 0;
+    ratelimit_runtime_each(rt, limit_name_add, names);
+    CU_ASSERT_STRING_EQUAL(names, "a b x ");
+    rf->routes[1] = (struct rl_list){ NULL, 0 };
+    runtime_unref(rt);
+}
+
 static const struct unit_test tests[] = {
     UNIT_TEST(test_fixed_boundary_burst),
     UNIT_TEST(test_fixed_retry_after),
@@ -565,17 +1019,32 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_merge_windows_add_up),
     UNIT_TEST(test_merge_sliding_prev),
     UNIT_TEST(test_merge_token_bucket),
+    UNIT_TEST(test_merge_future_window),
     UNIT_TEST(test_table_lru_bound),
     UNIT_TEST(test_table_lru_order),
     UNIT_TEST(test_table_bound_sharded),
     UNIT_TEST(test_table_expiry),
     UNIT_TEST(test_table_long_keys),
+    UNIT_TEST(test_collect_changed_only),
+    UNIT_TEST(test_collect_all),
+    UNIT_TEST(test_collect_max),
+    UNIT_TEST(test_pair_fixed_window),
+    UNIT_TEST(test_pair_sliding_window),
+    UNIT_TEST(test_pair_token_bucket),
+    UNIT_TEST(test_merge_not_dirty),
+    UNIT_TEST(test_merge_bounded),
+    UNIT_TEST(test_merge_reordered),
+    UNIT_TEST(test_long_key_stored_alike),
+    UNIT_TEST(test_peer_only_key_lives),
     UNIT_TEST(test_threads_global_key),
     UNIT_TEST(test_threads_many_keys),
+    UNIT_TEST(test_threads_collect_while_checking),
     UNIT_TEST(test_conf_good),
     UNIT_TEST(test_conf_errors),
+    UNIT_TEST(test_conf_names_unique),
     UNIT_TEST(test_runtime_keys),
     UNIT_TEST(test_runtime_reload_keeps_counts),
+    UNIT_TEST(test_runtime_each_find),
     { NULL, NULL }
 };
 
