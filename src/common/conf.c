@@ -9,6 +9,7 @@
 #include "conf_health.h"
 #include "conf_ratelimit.h"
 #include "conf_stats.h"
+#include "conf_sync.h"
 #include "conf_sticky.h"
 #include "conf_tls_load.h"
 #include "conf_priv.h"
@@ -1193,7 +1194,7 @@ static void load_backends(struct loader *ld, const config_setting_t *s,
     key_leave(ld, &sv);
 }
 
-/* vrrp and sync belong to tandem-vrrp; the proxy only checks their shape. */
+/* vrrp belongs to tandem-vrrp; the proxy only checks its shape. */
 static void accept_other_daemon(struct loader *ld, const config_setting_t *s,
                                 const struct key_spec *k, void *obj)
 {
@@ -1207,7 +1208,7 @@ static const struct key_spec top_keys[] = {
     CUSTOM("backends", KEY_REQUIRED, load_backends, 0),
     CUSTOM("frontends", KEY_REQUIRED, load_frontends, 0),
     CUSTOM("vrrp", 0, accept_other_daemon, 0),
-    CUSTOM("sync", 0, accept_other_daemon, 0),
+    CUSTOM("sync", 0, conf_sync_load, 0),
     GROUP("stats", 0, conf_stats_keys),
     KEYS_END
 };
@@ -1282,6 +1283,7 @@ static struct tandem_config *conf_from_tree(config_t *lc, const char *path,
     }
     ld.cfg = cfg;
     global_defaults(cfg);
+    conf_sync_defaults(cfg);
     load_keys(&ld, config_root_setting(lc), top_keys, cfg);
     default_node_name(cfg);
     int failed = ld.nmsgs > 0;
@@ -1412,6 +1414,7 @@ void conf_free(struct tandem_config *cfg)
     free(cfg->global.status_socket);
     free(cfg->global.status_socket_group);
     conf_stats_free(cfg);
+    conf_sync_free(cfg);
     free(cfg->node_name);
     free(cfg->path);
     free(cfg);

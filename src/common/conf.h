@@ -223,11 +223,32 @@ struct conf_stats {
     char *password;
 };
 
+/* sync = { listen; peer; psk_file | cert, key, ca; ... }: the channel to
+ * the peer box's proxy (docs/sync.md). */
+struct conf_sync {
+    int enabled;                       /* the section is present */
+    struct net_addr listen;            /* where the peer dials us */
+    struct net_addr peer;              /* where we dial the peer */
+    char *psk_file;                    /* TLS 1.3 external PSK (hex), or */
+    char *cert, *key, *ca;             /* mutual certificates */
+    char *peer_name;                   /* expected name in the peer's certificate */
+    uint64_t heartbeat_ms;             /* heartbeat and ack interval */
+    uint64_t timeout_ms;               /* nothing heard for this long: link down */
+    uint64_t reconnect_min_ms;         /* redial backoff, doubling up to max */
+    uint64_t reconnect_max_ms;
+    uint64_t queue_bytes;              /* send buffer bound; past it, a resync */
+    uint64_t conn_grace_ms;            /* returning tcp clients keep their server */
+    uint64_t rl_interval_ms;           /* rate-limit counters exchanged this often */
+    unsigned max_peer_conns;           /* bound of the peer's connection table copy */
+    int line;
+};
+
 struct tandem_config {
     char *path;
     char *node_name;                   /* node = { name = "lb-a"; } */
     struct conf_global global;
     struct conf_stats stats;
+    struct conf_sync sync;
     struct conf_frontend *frontends;
     unsigned nfrontends;
     struct conf_backend *backends;

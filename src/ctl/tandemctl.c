@@ -84,6 +84,16 @@ static const struct subcommand subcommands[] = {
     { "show conns", "", "show conns", TO_PROXY, 0, 0,
       "Live client connections and UDP flows: id, protocol, frontend, client\n"
       "and local (VIP) address, backend and server, state and age.", NULL },
+    { "peer show", "", "peer show", TO_PROXY, 0, 0,
+      "The sync channel to the peer box's tandem-proxy: whether each direction\n"
+      "is up and authenticated (psk or certificate), the last message heard,\n"
+      "the lag (events sent and not yet acknowledged, and for how long), entries\n"
+      "sent and received per table, snapshots and resyncs, the peer's\n"
+      "connections known here, the VRRP instances each box holds and any split\n"
+      "brain (both boxes holding one instance's VIPs while they can talk).", NULL },
+    { "peer resync", "", "peer resync", TO_PROXY, 0, 0,
+      "Ask the peer to send its whole sticky and connection tables and its\n"
+      "rate-limit counters again, and send ours (the feeds resume after).", NULL },
     { "reload", "", "reload", TO_PROXY, 0, 0,
       "Reload the configuration file, like SIGHUP: it is checked first and on\n"
       "any error the running configuration stays (the first error is shown).", NULL },

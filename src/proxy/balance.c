@@ -226,7 +226,5 @@ uint32_t lb_prime_at_least(uint32_t n)
 int lb_less_loaded(const struct server *a, uint64_t cap_a,
                    const struct server *b, uint64_t cap_b)
 {
-    int act_a = atomic_load_explicit(&a->active, memory_order_relaxed);
-    int act_b = atomic_load_explicit(&b->active, memory_order_relaxed);
-    return (uint64_t)(act_a > 0 ? act_a : 0) * cap_b < (uint64_t)(act_b > 0 ? act_b : 0) * cap_a;
+    return (uint64_t)server_load(a) * cap_b < (uint64_t)server_load(b) * cap_a;
 }

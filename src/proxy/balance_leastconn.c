@@ -29,9 +29,8 @@ static int lb_prefer_fewer_conns_per_weight(const struct server *a, const struct
 static double lb_leasttime_score(const struct server *s, uint64_t now_ms)
 {
     uint64_t rt = atomic_load_explicit(&s->ewma_rt_us, memory_order_relaxed);
-    int active = atomic_load_explicit(&s->active, memory_order_relaxed);
     double w = (double)lb_weight_now(s, now_ms);
-    return ((double)rt + 1.0) * ((double)(active > 0 ? active : 0) + 1.0) / w;
+    return ((double)rt + 1.0) * ((double)server_load(s) + 1.0) / w;
 }
 
 static int lb_prefer_faster(const struct server *a, const struct server *b, uint64_t now_ms)

@@ -8,6 +8,7 @@
 #include "ctl_server.h"
 #include "ctl_table.h"
 #include "ctl_tables.h"
+#include "ctl_peer.h"
 #include "clock.h"
 #include "health.h"
 #include "log.h"
@@ -431,6 +432,10 @@ static const struct ctl_command proxy_commands[] = {
       ctl_cmd_clear_sticky },
     { "show conns", "", "live connections and flows: client, VIP, server, age", 0, 0,
       ctl_cmd_show_conns },
+    { "peer show", "", "the sync channel to the peer box: links, lag, counts, split brain", 0,
+      0, ctl_cmd_peer_show },
+    { "peer resync", "", "ask the peer for its whole tables again, and send ours", 0, 0,
+      ctl_cmd_peer_resync },
     { "reload", "", "reload the configuration (like SIGHUP)", 0, 0, cmd_reload },
     CTL_COMMANDS_END
 };

@@ -62,7 +62,8 @@ static void lb_key(struct http_session *s, const void **key, size_t *len)
 static int slot_take(struct server *srv)
 {
     int prev = atomic_fetch_add_explicit(&srv->active, 1, memory_order_relaxed);
-    if (srv->maxconn && prev >= 0 && (unsigned)prev >= srv->maxconn) {
+    int peer = atomic_load_explicit(&srv->peer_active, memory_order_relaxed);
+    if (srv->maxconn && prev >= 0 && (unsigned)prev + (unsigned)(peer > 0 ? peer : 0) >= srv->maxconn) {
         atomic_fetch_sub_explicit(&srv->active, 1, memory_order_relaxed);
         return -1;
     }

@@ -530,7 +530,7 @@ static int rate_limited(struct http_session *s, int ri)
     struct rl_verdict v;
     const struct rl_limit *l = ratelimit_check_http(s->fe->rl, ri,
                                                     (const struct sockaddr *)&s->client,
-                                                    &s->req, clock_mono_ms(), &v);
+                                                    &s->req, clock_wall_ms(), &v);
     if (!l)
         return 0;
     char cbuf[ADDR_STRLEN], hdr[48];

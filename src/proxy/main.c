@@ -6,11 +6,16 @@
 #include "ctl.h"
 #include "ctl_server.h"
 #include "conf.h"
+#include "conf_vrrp.h"
 #include "health.h"
 #include "log.h"
 #include "runtime.h"
 #include "sdnotify.h"
+#include "peer_conns.h"
 #include "stats_http.h"
+#include "sync.h"
+#include "sync_tls.h"
+#include "tables.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -61,6 +66,8 @@ struct proxy_main {
     struct stats_env env;            /* for the status socket and stats listener */
     struct ctl_server *ctl;
     struct stats_http *http;
+    struct sync *sync;               /* the peer sync channel, NULL without one */
+    struct peer_conns *peer_conns;
 };
 
 static void print_conf_errors(const struct conf_errors *errs, FILE *out)
@@ -77,6 +84,17 @@ static struct tandem_config *load_config(const char *path, struct conf_errors *e
     if (cfg && tls_config_build(cfg, errs) < 0) {
         conf_free(cfg);
         return NULL;
+    }
+    if (cfg && cfg->sync.enabled) {     /* the key or certificates must be usable */
+        struct sync_tls t;
+        char err[512];
+        if (sync_tls_init(&t, &cfg->sync, err, sizeof(err)) < 0) {
+            conf_errors_add(errs, path, cfg->sync.line, "%s", err);
+            tls_config_release(cfg);
+            conf_free(cfg);
+            return NULL;
+        }
+        sync_tls_free(&t);
     }
     return cfg;
 }
@@ -136,6 +154,67 @@ static void raise_nofile(void)
     }
 }
 
+/* The VIPs of the file's VRRP instances, for the sync channel's
+ * split-brain check (none if the file has no vrrp section: tandem-vrrp
+ * may run from another file). */
+static struct sync_vip *vrrp_vips(const char *path, unsigned *n)
+{
+    struct conf_errors errs = { 0 };
+    struct conf_vrrp *v = conf_load_vrrp(path, &errs);
+    conf_errors_free(&errs);
+    *n = 0;
+    if (!v)
+        return NULL;
+    unsigned total = 0;
+    for (unsigned i = 0; i < v->ninstances; i++)
+        total += v->instances[i].nvips;
+    struct sync_vip *out = total ? calloc(total, sizeof(*out)) : NULL;
+    for (unsigned i = 0; out && i < v->ninstances; i++) {
+        const struct conf_vrrp_instance *in = &v->instances[i];
+        for (unsigned k = 0; k < in->nvips; k++) {
+            struct sync_vip *sv = &out[(*n)++];
+            snprintf(sv->instance, sizeof(sv->instance), "%s", in->name);
+            if (in->vips[k].family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *)&sv->addr;
+                a->sin6_family = AF_INET6;
+                memcpy(&a->sin6_addr, in->vips[k].addr, 16);
+            } else {
+                struct sockaddr_in *a = (struct sockaddr_in *)&sv->addr;
+                a->sin_family = AF_INET;
+                memcpy(&a->sin_addr, in->vips[k].addr, 4);
+            }
+        }
+    }
+    conf_vrrp_free(v);
+    return out;
+}
+
+static int sync_begin(struct proxy_main *pm, const struct tandem_config *cfg)
+{
+    if (!cfg->sync.enabled)
+        return 0;
+    pm->peer_conns = peer_conns_new(cfg->sync.max_peer_conns, cfg->sync.conn_grace_ms);
+    if (!pm->peer_conns) {
+        log_err("sync: out of memory");
+        return -1;
+    }
+    tables_set_peer_conns(pm->peer_conns);
+    unsigned nvips;
+    struct sync_vip *vips = vrrp_vips(pm->config_path, &nvips);
+    struct sync_opts o = { .conf = &cfg->sync, .node = cfg->node_name,
+                           .sticky = tables_sticky(), .conns = tables_conns(),
+                           .peer_conns = pm->peer_conns, .vips = vips, .nvips = nvips };
+    char err[512];
+    pm->sync = sync_start(&o, pm->rt, err, sizeof(err));
+    free(vips);
+    if (!pm->sync) {
+        log_err("%s", err);
+        return -1;
+    }
+    pm->env.sync = pm->sync;
+    return 0;
+}
+
 /* Parts of the config that only a restart applies: say so at reload. */
 static void warn_restart_only(const struct tandem_config *old, const struct tandem_config *cfg)
 {
@@ -148,6 +227,13 @@ static void warn_restart_only(const struct tandem_config *old, const struct tand
         (cfg->stats.enabled && !addr_equal((const struct sockaddr *)&old->stats.bind.ss,
                                            (const struct sockaddr *)&cfg->stats.bind.ss)))
         log_warn("reload: a new stats listener address takes effect at the next restart");
+    if (old->sync.enabled != cfg->sync.enabled ||
+        (cfg->sync.enabled &&
+         (!addr_equal((const struct sockaddr *)&old->sync.listen.ss,
+                      (const struct sockaddr *)&cfg->sync.listen.ss) ||
+          !addr_equal((const struct sockaddr *)&old->sync.peer.ss,
+                      (const struct sockaddr *)&cfg->sync.peer.ss))))
+        log_warn("reload: a new sync section takes effect at the next restart");
 }
 
 /* Reloads the configuration, for SIGHUP and the status socket's "reload"
@@ -188,6 +274,7 @@ static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msgl
     runtime_unref(pm->rt);
     pm->rt = rt;
     health_reload(rt);
+    sync_set_runtime(pm->sync, rt);
     log_notice("reload done: %u frontends, %u backends (generation %llu)", cfg->nfrontends,
                cfg->nbackends, (unsigned long long)rt->generation);
     sdn_notify("READY=1");
@@ -286,7 +373,8 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
         sigaddset(&block, sigs[i]);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     unsigned nthreads = thread_count(cfg);
-    int started = workers_start(pm->rt, nthreads) == 0 && health_start(pm->rt) == 0;
+    int started = workers_start(pm->rt, nthreads) == 0 && health_start(pm->rt) == 0 &&
+                  sync_begin(pm, cfg) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!started) {
         log_err("start-up failed");
@@ -322,6 +410,10 @@ out:
     stats_http_stop(pm->http);
     health_stop();
     workers_stop();
+    sync_stop(pm->sync);
+    tables_set_peer_conns(NULL);
+    if (pm->peer_conns)
+        peer_conns_free(pm->peer_conns);
     for (unsigned i = 0; i < 3; i++)
         if (sev[i])
             event_free(sev[i]);

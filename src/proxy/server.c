@@ -16,8 +16,7 @@ int server_is_usable(const struct server *s)
         return 0;
     if (s->maxconn == 0)
         return 1;
-    int active = atomic_load_explicit(&s->active, memory_order_relaxed);
-    return active < 0 || (unsigned)active < s->maxconn;
+    return (unsigned)server_load(s) < s->maxconn;
 }
 
 /* How far a server is into its slow start, scaled so that `scale` (a

@@ -55,6 +55,7 @@ struct server {
     _Atomic int state;                 /* enum srv_state */
     _Atomic int weight;                /* 0..256; 0 = no new traffic */
     _Atomic int active;                /* open connections/flows to it, all threads */
+    _Atomic int peer_active;           /* the peer box's, from the sync channel (active-active) */
     _Atomic uint64_t ewma_rt_us;       /* smoothed response time (leasttime) */
     _Atomic uint64_t up_since_ms;      /* monotonic ms when it last became UP */
     uint64_t slowstart_ms;             /* ramp-up period after UP; 0 = none */
@@ -86,8 +87,18 @@ struct backend {
     const struct conf_backend *conf;
 };
 
+/* Connections to the server from both boxes of the pair: ours plus what
+ * the sync channel last reported for the peer. leastconn, leasttime and
+ * maxconn use this, so the pair shares one limit and one balance. */
+static inline int server_load(const struct server *s)
+{
+    int a = atomic_load_explicit(&s->active, memory_order_relaxed);
+    int p = atomic_load_explicit(&s->peer_active, memory_order_relaxed);
+    return (a > 0 ? a : 0) + (p > 0 ? p : 0);
+}
+
 /* 1 if the server may be given a new client now (UP, weight > 0, below
- * maxconn). */
+ * maxconn, both boxes' connections counted). */
 int server_is_usable(const struct server *s);
 
 /* Weight in effect at now_ms, lowered during slow start (never below 1

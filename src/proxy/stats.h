@@ -34,8 +34,10 @@ struct stats_info {
 /* What main.c shares with the status socket and the stats listener, all
  * on the main thread: the current runtime (swapped by reloads), process
  * facts, and the reload entry point. */
+struct sync;
 struct stats_env {
     struct runtime *const *rt;
+    struct sync *sync;                 /* the peer sync channel, NULL if none */
     const char *config_path;
     unsigned threads;
     uint64_t start_wall_ms, start_mono_ms;

@@ -111,9 +111,23 @@ static int entry_backend_is(const struct sticky_entry *e, const char *backend, s
 
 /* Appends an event about e (NULL for CLEAR) to the shard's ring. Called
  * with the shard locked, which keeps each ring in sequence order. */
+/* STICKY_ORIGIN_PEER inside sticky_apply_*: changes learned from the peer
+ * go to the table but not to the feed. The feed exists for the sync
+ * sender; the peer knows these already, and a resync of a big table would
+ * otherwise flood our own ring with events nobody sends, overflow it and
+ * answer with a snapshot back to the peer, which would do the same. */
+static __thread uint8_t feed_origin;
+
 static struct sticky_event *feed_push(struct sticky_table *t, struct sticky_shard *sh, enum sticky_event_type type,
                       struct sticky_entry *e, uint64_t now_ms)
 {
+    static __thread struct sticky_event discard;
+    if (feed_origin == STICKY_ORIGIN_PEER) {
+        if (e && (type == STICKY_EV_SET || type == STICKY_EV_REFRESH))
+            e->fed_expire_ms = e->expire_ms;        /* the peer knows this expiry */
+        memset(&discard, 0, sizeof(discard));
+        return &discard;
+    }
     uint64_t seq = atomic_fetch_add(&t->seq, 1) + 1;
     struct sticky_event *ev = feed_ring_push(&sh->feed, seq);
     ev->type = (uint8_t)type;
@@ -279,7 +293,7 @@ static int shard_add(struct sticky_table *t, struct sticky_shard *sh, struct sti
         entry_remove(t, sh, TAILQ_FIRST(&sh->lru), STICKY_EV_EVICT, now_ms);
     int sticky_oom = 0;
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, sh->hash, e->buf, e->klen, (unsigned)hash, e);
-    if (sticky_oom && !sh->hash)       /* the first bucket array failed */
+    if (sticky_oom)                    /* uthash rolled the add back (table or bucket expansion) */
         return -1;
     TAILQ_INSERT_TAIL(&sh->lru, e, lru);
     sh->count++;
@@ -287,8 +301,11 @@ static int shard_add(struct sticky_table *t, struct sticky_shard *sh, struct sti
     return 0;
 }
 
-int sticky_set(struct sticky_table *t, const struct sticky_key *key, const char *server,
-               uint64_t now_ms, uint32_t ttl_ms)
+/* sticky_set with an explicit expiry: from the peer, a known binding only
+ * ever moves its expiry later (the peer's copy of an entry we refreshed
+ * since may be older than ours). */
+static int set_entry(struct sticky_table *t, const struct sticky_key *key, const char *server,
+                     uint64_t now_ms, uint64_t expire_ms, uint32_t ttl_ms)
 {
     struct kbuf kb;
     size_t slen = server ? strlen(server) : 0;
@@ -299,7 +316,13 @@ int sticky_set(struct sticky_table *t, const struct sticky_key *key, const char 
     pthread_mutex_lock(&sh->lock);
     struct sticky_entry *e = shard_find(sh, &kb);
     if (e && strcmp(entry_server(e), server) == 0) {
-        entry_touch(t, sh, e, now_ms, ttl_ms);     /* same binding: a refresh */
+        if (!feed_origin)
+            entry_touch(t, sh, e, now_ms, ttl_ms);  /* same binding: a refresh */
+        else if (expire_ms > e->expire_ms) {
+            e->expire_ms = expire_ms;
+            e->ttl_ms = ttl_ms;
+            e->fed_expire_ms = expire_ms;           /* the peer knows it already */
+        }
         pthread_mutex_unlock(&sh->lock);
         return 0;
     }
@@ -317,12 +340,43 @@ int sticky_set(struct sticky_table *t, const struct sticky_key *key, const char 
         rc = -1;
     }
     if (rc == 0) {
-        e->expire_ms = now_ms + ttl_ms;
+        e->expire_ms = expire_ms;
         e->ttl_ms = ttl_ms;
         feed_push(t, sh, STICKY_EV_SET, e, now_ms);
     }
     pthread_mutex_unlock(&sh->lock);
     return rc;
+}
+
+int sticky_set(struct sticky_table *t, const struct sticky_key *key, const char *server,
+               uint64_t now_ms, uint32_t ttl_ms)
+{
+    return set_entry(t, key, server, now_ms, now_ms + ttl_ms, ttl_ms);
+}
+
+int sticky_apply_set(struct sticky_table *t, const struct sticky_key *key, const char *server,
+                     uint64_t now_ms, uint32_t remaining_ms, uint32_t ttl_ms)
+{
+    feed_origin = STICKY_ORIGIN_PEER;
+    int rc = set_entry(t, key, server, now_ms, now_ms + remaining_ms, ttl_ms);
+    feed_origin = STICKY_ORIGIN_LOCAL;
+    return rc;
+}
+
+int sticky_apply_delete(struct sticky_table *t, const struct sticky_key *key, uint64_t now_ms)
+{
+    feed_origin = STICKY_ORIGIN_PEER;
+    int rc = sticky_delete(t, key, now_ms);
+    feed_origin = STICKY_ORIGIN_LOCAL;
+    return rc;
+}
+
+unsigned sticky_apply_clear(struct sticky_table *t, const char *backend, uint64_t now_ms)
+{
+    feed_origin = STICKY_ORIGIN_PEER;
+    unsigned n = sticky_clear(t, backend, now_ms);
+    feed_origin = STICKY_ORIGIN_LOCAL;
+    return n;
 }
 
 int sticky_delete(struct sticky_table *t, const struct sticky_key *key, uint64_t now_ms)

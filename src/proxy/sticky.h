@@ -93,6 +93,18 @@ int sticky_lookup(struct sticky_table *t, const struct sticky_key *key, uint64_t
  * key/name or no memory. */
 int sticky_set(struct sticky_table *t, const struct sticky_key *key, const char *server,
                uint64_t now_ms, uint32_t ttl_ms);
+/* Changes learned from the peer box (the sync channel): the same as
+ * sticky_set (with the peer's remaining time; a binding we already hold
+ * only has its expiry moved later), sticky_delete and sticky_clear, but
+ * they feed no events: the sync sender never sends the peer back what it
+ * told us (a snapshot does carry them: it is the whole table). */
+#define STICKY_ORIGIN_LOCAL 0
+#define STICKY_ORIGIN_PEER  1
+int sticky_apply_set(struct sticky_table *t, const struct sticky_key *key, const char *server,
+                     uint64_t now_ms, uint32_t remaining_ms, uint32_t ttl_ms);
+int sticky_apply_delete(struct sticky_table *t, const struct sticky_key *key, uint64_t now_ms);
+unsigned sticky_apply_clear(struct sticky_table *t, const char *backend, uint64_t now_ms);
+
 /* Returns 1 if the key was there. */
 int sticky_delete(struct sticky_table *t, const struct sticky_key *key, uint64_t now_ms);
 /* Removes every entry (backend NULL) or those of one backend; one CLEAR

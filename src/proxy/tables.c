@@ -3,10 +3,12 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "clock.h"
 #include "log.h"
+#include "peer_conns.h"
 #include "runtime.h"
 #include "server.h"
 #include "tables.h"
@@ -21,6 +23,39 @@ static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 static struct sticky_table *sticky_tab;
 static struct conntable *conn_tab;
 static _Atomic(const struct runtime *) sticky_fitted;
+static _Atomic(struct peer_conns *) peer_tab;
+
+struct peer_conns *tables_peer_conns(void)
+{
+    return atomic_load_explicit(&peer_tab, memory_order_acquire);
+}
+
+void tables_set_peer_conns(struct peer_conns *pc)
+{
+    atomic_store_explicit(&peer_tab, pc, memory_order_release);
+}
+
+struct server *tables_peer_server(const struct backend *be, enum conn_proto proto,
+                                  const char *frontend, const struct sockaddr *client,
+                                  const struct sockaddr *local)
+{
+    struct peer_conns *pc = tables_peer_conns();
+    char bname[CONNTABLE_NAME_MAX + 1], sname[CONNTABLE_NAME_MAX + 1];
+    if (!pc)
+        return NULL;
+    uint64_t now = clock_mono_ms();
+    int found = proto == CONN_UDP
+                    ? peer_conns_find_flow(pc, frontend, client, local, bname, sname, now)
+                    : peer_conns_find_client(pc, proto, frontend, client, bname, sname, now);
+    if (!found || strcmp(bname, be->name) != 0)
+        return NULL;
+    for (unsigned i = 0; i < be->nservers; i++) {
+        struct server *s = be->servers[i];
+        if (strcmp(s->name, sname) == 0)
+            return server_is_usable(s) ? s : NULL;
+    }
+    return NULL;
+}
 
 static void tables_create(void)
 {

@@ -18,6 +18,23 @@ struct runtime;
 struct sticky_table *tables_sticky(void);
 struct conntable *tables_conns(void);
 
+/* What the peer box's connections are, learned over the sync channel
+ * (peer_conns.h); NULL when the config has no sync section. Set once at
+ * start-up, before the workers look. */
+struct peer_conns;
+struct peer_conns *tables_peer_conns(void);
+void tables_set_peer_conns(struct peer_conns *pc);
+
+/* The server the peer box gave this client, when the sync channel told us
+ * (peer_conns.h): for CONN_UDP the flow with exactly this client and local
+ * address, for CONN_TCP the client IP's newest connection (open, or ended
+ * within conn_grace). Only a usable server of be (UP, weight > 0, below
+ * maxconn) with the same backend name; NULL otherwise or without sync. */
+struct backend;
+struct server *tables_peer_server(const struct backend *be, enum conn_proto proto,
+                                  const char *frontend, const struct sockaddr *client,
+                                  const struct sockaddr *local);
+
 /* Sizes the sticky table for rt: the sum of its backends' max_entries
  * (sticky ones), done once per runtime. */
 void tables_sticky_fit(const struct runtime *rt);

@@ -588,6 +588,12 @@ static struct server *tcp_pick(struct tcp_session *s, struct server *avoid,
         *why = LB_NONE_UP;
         return NULL;
     }
+    /* A client the peer box was serving before a failover keeps its server
+     * (sync channel, conn_grace). */
+    if (!avoid && s->attempts == 0 &&
+        (srv = tables_peer_server(s->be, CONN_TCP, s->fe->conf->name,
+                                  (const struct sockaddr *)&s->client, NULL)) != NULL)
+        return srv;
     if (s->be->algo != LB_HASH || s->be->hash_key.kind == HASH_KEY_SOURCE)
         key = addr_ip_bytes((const struct sockaddr *)&s->client, &keylen);
     srv = balancer_pick(b, key, keylen, avoid, clock_mono_ms(), why);
@@ -668,7 +674,7 @@ static int tcp_rate_limited(struct tcp_session *s)
 
     if (!s->fe->rl)
         return 0;
-    l = ratelimit_check_conn(s->fe->rl, (const struct sockaddr *)&s->client, clock_mono_ms(),
+    l = ratelimit_check_conn(s->fe->rl, (const struct sockaddr *)&s->client, clock_wall_ms(),
                              &v);
     if (!l)
         return 0;

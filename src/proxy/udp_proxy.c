@@ -287,16 +287,21 @@ static void udp_forward(struct udp_pflow *pf, const uint8_t *data, size_t len)
 }
 
 static struct server *udp_pick(struct udp_frontend *uf, struct backend *be,
-                               const struct sockaddr *client, enum lb_result *why)
+                               const struct sockaddr *client, const struct sockaddr *local,
+                               enum lb_result *why)
 {
     struct balancer *b = worker_balancer(uf->w, uf->rt, be->index);
     const void *key = NULL;
     size_t keylen = 0;
+    struct server *srv;
 
     if (!b) {
         *why = LB_NONE_UP;
         return NULL;
     }
+    /* A flow the peer box was carrying before a failover keeps its server. */
+    if ((srv = tables_peer_server(be, CONN_UDP, uf->fe->conf->name, client, local)) != NULL)
+        return srv;
     if (be->algo != LB_HASH || be->hash_key.kind == HASH_KEY_SOURCE)
         key = addr_ip_bytes(client, &keylen);
     return balancer_pick(b, key, keylen, NULL, clock_mono_ms(), why);
@@ -415,7 +420,8 @@ static struct udp_pflow *udp_flow_new(struct udp_frontend *uf, const struct udp_
 
     if (bi < 0 || (unsigned)bi >= uf->rt->nbackends || udp_make_room(uf, client) < 0)
         return NULL;
-    srv = udp_pick(uf, &uf->rt->backends[bi], client, &why);
+    srv = udp_pick(uf, &uf->rt->backends[bi], client,
+                   (const struct sockaddr *)(has_local ? local : &uf->bound), &why);
     if (!srv) {
         log_limited(&udp_rl_noserver, 10, 10, LOG_LVL_WARN,
                     "frontend \"%s\": datagram from %s dropped: backend \"%s\" has %s",
