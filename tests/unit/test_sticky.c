@@ -189,6 +189,46 @@ static void test_feed_order_and_types(void)
     sticky_destroy(t);
 }
 
+/* What the sync channel learns from the peer goes into the table, not
+ * into our feed (the peer knows it); our own later use of such an entry
+ * does feed. A known binding only ever has its expiry moved later. */
+static void test_apply_from_peer(void)
+{
+    struct sticky_table *t = sticky_create(4, 100, 64, 1);
+    char srv[STICKY_NAME_MAX + 1];
+    struct sticky_key k = key_of("web", "p1");
+    CU_ASSERT_EQUAL(sticky_apply_set(t, &k, "s2", 100, 500, 1000), 0);
+    CU_ASSERT_EQUAL(sticky_feed_seq(t), 0);            /* nothing fed */
+    CU_ASSERT_EQUAL(sticky_count(t), 1);
+    struct sticky_event ev[8];
+    /* the peer's remaining time counts from our now: expires at 600 */
+    CU_ASSERT_EQUAL(sticky_apply_set(t, &k, "s2", 200, 100, 1000), 0);   /* earlier: ignored */
+    CU_ASSERT_EQUAL(has(t, "p1", 550, srv), 1);        /* still there at 550: a lookup */
+    CU_ASSERT_STRING_EQUAL(srv, "s2");
+    int n = sticky_feed_read(t, 0, ev, 8);             /* our use of it feeds a REFRESH */
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(ev[0].type, STICKY_EV_REFRESH);
+    CU_ASSERT_STRING_EQUAL(ev[0].server, "s2");
+    CU_ASSERT_EQUAL(ev[0].expire_ms, 1550);
+    /* a new server from the peer replaces ours, silently */
+    CU_ASSERT_EQUAL(sticky_apply_set(t, &k, "s3", 600, 900, 1000), 0);
+    CU_ASSERT_EQUAL(has(t, "p1", 700, srv), 1);
+    CU_ASSERT_STRING_EQUAL(srv, "s3");
+    uint64_t seq = sticky_feed_seq(t);
+    CU_ASSERT_EQUAL(sticky_apply_delete(t, &k, 800), 1);
+    CU_ASSERT_EQUAL(sticky_count(t), 0);
+    put(t, "q1", "s1", 800);
+    put(t, "q2", "s1", 800);
+    seq = sticky_feed_seq(t);
+    CU_ASSERT_EQUAL(sticky_apply_clear(t, NULL, 900), 2);
+    CU_ASSERT_EQUAL(sticky_feed_seq(t), seq);          /* a peer's clear is not fed either */
+    CU_ASSERT_EQUAL(sticky_count(t), 0);
+    /* an expired remaining time makes an entry that is already gone */
+    CU_ASSERT_EQUAL(sticky_apply_set(t, &k, "s1", 1000, 0, 1000), 0);
+    CU_ASSERT_EQUAL(has(t, "p1", 1000, srv), 0);
+    sticky_destroy(t);
+}
+
 static void test_feed_overflow(void)
 {
     struct sticky_table *t = sticky_create(1, 1000, 4, 1);
@@ -362,6 +402,7 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_sweep_is_bounded),
     UNIT_TEST(test_clear),
     UNIT_TEST(test_feed_order_and_types),
+    UNIT_TEST(test_apply_from_peer),
     UNIT_TEST(test_feed_overflow),
     UNIT_TEST(test_snapshot),
     UNIT_TEST(test_threads),
