@@ -112,6 +112,7 @@ void ctl_cmd_peer_show(struct ctl_reply *r, int argc, char **argv, int json, voi
         json_kv_u64(&j, "conns_applied_seq", s.conns_applied);
         json_obj_end(&j);
         json_kv_u64(&j, "resyncs", s.resyncs);
+        json_kv_u64(&j, "sticky_entries", s.sticky_entries);
         json_kv_u64(&j, "peer_conns_open", s.peer_conns_open);
         json_kv_u64(&j, "peer_conns_recent", s.peer_conns_recent);
         json_kv_str(&j, "vips_held", s.held);
@@ -141,12 +142,13 @@ void ctl_cmd_peer_show(struct ctl_reply *r, int argc, char **argv, int json, voi
                         "received:        sticky %" PRIu64 ", conns %" PRIu64 ", rate-limit %"
                         PRIu64 ", snapshots %" PRIu64 "\n"
                         "resyncs:         %" PRIu64 "\n"
+                        "sticky table:    %u entries (ours and learned)\n"
                         "peer conns:      %u open, %u recent (kept for returning clients)\n"
                         "vips held:       us: %s; peer: %s\n"
                         "split brain:     %s\n",
                      s.lag_events, s.lag_ms, s.queue_bytes, s.queue_max, s.sticky_sent,
                      s.conns_sent, s.rl_sent, s.snapshots_sent, s.sticky_recv, s.conns_recv,
-                     s.rl_recv, s.snapshots_recv, s.resyncs, s.peer_conns_open,
+                     s.rl_recv, s.snapshots_recv, s.resyncs, s.sticky_entries, s.peer_conns_open,
                      s.peer_conns_recent, s.held[0] ? s.held : "-",
                      s.peer_held[0] ? s.peer_held : "-",
                      s.split_brain[0] ? s.split_brain : "no");

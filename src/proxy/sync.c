@@ -998,6 +998,7 @@ static void publish(struct sync *sy)
         lag += sy->cn_sent - sy->cn_acked;
     sy->st.lag_events = lag;
     sy->st.lag_ms = lag && sy->unacked_since_ms ? clock_mono_ms() - sy->unacked_since_ms : 0;
+    sy->st.sticky_entries = sy->sticky ? sticky_count(sy->sticky) : 0;
     sy->st.queue_bytes = sy->out.bev
         ? evbuffer_get_length(bufferevent_get_output(sy->out.bev)) : 0;
     if (sy->pc) {

@@ -93,6 +93,7 @@ struct sync_status {
     uint64_t snapshots_recv;
     uint64_t sticky_applied, conns_applied;   /* the peer's sequence numbers */
     unsigned peer_conns_open, peer_conns_recent;
+    unsigned sticky_entries;           /* our sticky table, learned entries included */
     /* VRRP view */
     char held[256];                    /* our instances holding VIPs, "web,api" */
     char peer_held[256];
