@@ -6,10 +6,14 @@
 #                                              \-- lbB 198.51.100.12 (BACKUP)
 #   lbA/lbB --- web1..3 203.0.113.11-13:8080
 #
-# Each box runs tandem-proxy and tandem-vrrp from its own config file. The
-# demo shows traffic balanced through the VIP, then kills box A (SIGKILL of
-# both daemons and its link taken down) under a steady stream of requests,
-# prints the measured failover gap, shows box B serving, and cleans up.
+# Each box runs tandem-proxy and tandem-vrrp from its own config file; the
+# proxies replicate their sticky-session tables over the sync channel (TLS
+# with a pre-shared key). The demo shows traffic balanced through the VIP,
+# logs 20 users in through box A (each bound to a server by its session
+# cookie), then kills box A (SIGKILL of both daemons and its link taken
+# down) under a steady stream of requests, prints the measured failover
+# gap, shows box B serving and every user still on their server, and
+# cleans up.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -41,7 +45,8 @@ ip -n "$NS_A" addr add 203.0.113.1/24 dev eth0
 ip -n "$NS_B" addr add 203.0.113.2/24 dev eth0
 for i in 1 2 3; do backend_start "web$i" "${BE_IPS[$((i - 1))]}:8080"; done
 
-box_conf() {   # box_conf A|B PRIORITY PEER
+openssl rand -hex 32 > "$T_DIR/sync.key"
+box_conf() {   # box_conf A|B PRIORITY PEER SELF
     cat > "$T_DIR/tandem-$1.conf" <<CONF
 node = { name = "lb-$1"; };
 global = { threads = 2; status_socket = "$T_DIR/proxy-$1.sock";
@@ -50,8 +55,10 @@ vrrp = { interface = "eth0"; status_socket = "$T_DIR/vrrp-$1.sock";
          track_proxy_socket = "$T_DIR/proxy-$1.sock";
          instances = ( { name = "web"; vrid = 51; priority = $2; advert_ms = 100;
                          vips = [ "$VIP/24" ]; unicast_peer = "$3"; track_proxy = true; } ); };
+sync = { listen = "$4:7400"; peer = "$3:7400"; psk_file = "$T_DIR/sync.key"; };
 frontends = ( { name = "www"; bind = "$VIP:80"; mode = "http"; backend = "web"; } );
 backends = ( { name = "web"; algorithm = "wrr";
+               sticky = { mode = "app"; app_cookie = "JSESSIONID"; };
                health = { type = "http"; path = "/"; interval = "1s"; timeout = "500ms"; };
                servers = ( { name = "web1"; addr = "${BE_IPS[0]}:8080"; },
                            { name = "web2"; addr = "${BE_IPS[1]}:8080"; },
@@ -67,7 +74,7 @@ box_start() {  # box_start A|B: the box's two daemons, as systemd would start th
 }
 
 step "box A (priority 150) and box B (priority 100): tandem-proxy + tandem-vrrp each"
-box_conf A 150 "$B_IP" && box_conf B 100 "$A_IP" || exit 1
+box_conf A 150 "$B_IP" "$A_IP" && box_conf B 100 "$A_IP" "$B_IP" || exit 1
 box_start A; box_start B
 wait_state A web MASTER 5 >/dev/null || t_bail "box A did not become MASTER"
 wait_state B web BACKUP 5 >/dev/null
@@ -80,6 +87,29 @@ tally() {   # tally N: N requests to the VIP, counted per backend
 }
 step "12 requests to the VIP, served by box A"
 tally 12
+
+step "20 users log in through box A: each gets a session cookie from its server"
+# /login answers Set-Cookie: JSESSIONID=...; the proxy learns cookie -> server
+# (sticky mode app) and replicates the entry to box B.
+in_cl "$PY" - "$VIP" "$T_DIR/users.json" login <<'PY' || exit 1
+import http.client, json, sys
+vip, path, mode = sys.argv[1:4]
+if mode == "login":
+    users = []
+    for i in range(20):
+        c = http.client.HTTPConnection(vip, 80, timeout=5)
+        c.request("GET", "/login"); r = c.getresponse(); r.read(); c.close()
+        cookie = r.getheader("Set-Cookie").split(";")[0]
+        users.append((cookie, r.getheader("X-Backend")))
+    json.dump(users, open(path, "w"))
+    per = {}
+    for _, b in users:
+        per[b] = per.get(b, 0) + 1
+    print("   " + ", ".join(f"{b}: {n} users" for b, n in sorted(per.items())))
+PY
+sleep 0.3
+in_box B "$CTL" --socket "$T_DIR/proxy-B.sock" peer show |
+    grep -E "^(peer|connected|lag|sticky table):" | sed 's/^/   lbB /'
 
 step "killing box A under a steady stream of new requests (one every 10 ms)"
 # The probe: a new connection per request, 100 ms timeout, for 6 s at most.
@@ -127,5 +157,21 @@ echo "   lbB: $(vrrp_state B web)   VIP $VIP on: lb$(vip_holders $VIP)"
 [ "$(vip_holders $VIP)" = B ] || { echo "demo: the VIP is not on box B alone"; exit 1; }
 tally 9
 in_box B "$CTL" --vrrp-socket "$T_DIR/vrrp-B.sock" vrrp show | sed 's/^/   /' | head -12
+
+step "the 20 users come back through box B: sticky sessions intact"
+in_cl "$PY" - "$VIP" "$T_DIR/users.json" <<'PY' || { echo "demo: sticky sessions were lost"; exit 1; }
+import http.client, json, sys
+vip, path = sys.argv[1:3]
+users, same = json.load(open(path)), 0
+for cookie, server in users:
+    c = http.client.HTTPConnection(vip, 80, timeout=5)
+    c.request("GET", "/", headers={"Cookie": cookie}); r = c.getresponse(); r.read(); c.close()
+    got = r.getheader("X-Backend")
+    same += got == server
+    if got != server:
+        print(f"   {cookie}: was on {server}, now on {got}")
+print(f"   {same} of {len(users)} users reached the server they logged in on")
+sys.exit(0 if same == len(users) else 1)
+PY
 
 step "done; namespaces and processes removed"
