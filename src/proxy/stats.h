@@ -86,5 +86,7 @@ void stats_json_all(struct json_out *j, const struct runtime *rt, const struct s
 
 /* /metrics in Prometheus text format. */
 void stats_prometheus(struct evbuffer *b, const struct runtime *rt, const struct stats_info *in);
+/* The peer sync channel's families (tandem_peer_*); nothing when sy is NULL. */
+void stats_prometheus_sync(struct evbuffer *b, struct sync *sy);
 
 #endif

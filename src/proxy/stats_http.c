@@ -101,6 +101,7 @@ static void serve_metrics(struct stats_http *sh, struct evhttp_request *req, str
     struct stats_info in;
     stats_env_info(sh->env, &in);
     stats_prometheus(b, *sh->env->rt, &in);
+    stats_prometheus_sync(b, sh->env->sync);
     send_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b);
 }
 

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "stats.h"
 #include "prom_out.h"
+#include "sync.h"
+#include "clock.h"
 #include "tables.h"
 
 #include <event2/buffer.h>
@@ -310,4 +312,64 @@ void stats_prometheus(struct evbuffer *b, const struct runtime *rt, const struct
     counter_families(&c, OBJ_SRV);
     server_gauges(&c);
     free(c.sums);
+}
+
+static void peer_u64(struct evbuffer *b, const char *name, const char *type, const char *help,
+                     uint64_t v)
+{
+    prom_family(b, name, type, help);
+    prom_sample_u64(b, name, NULL, 0, v);
+}
+
+static void peer_dir(struct evbuffer *b, const char *name, const char *help, uint64_t sent,
+                     uint64_t recv)
+{
+    struct prom_label l[1];
+    prom_family(b, name, "counter", help);
+    l[0] = (struct prom_label){ "direction", "sent" };
+    prom_sample_u64(b, name, l, 1, sent);
+    l[0] = (struct prom_label){ "direction", "received" };
+    prom_sample_u64(b, name, l, 1, recv);
+}
+
+void stats_prometheus_sync(struct evbuffer *b, struct sync *sy)
+{
+    if (!sy)
+        return;
+    struct sync_status s;
+    sync_get_status(sy, &s);
+    peer_u64(b, "tandem_peer_connected", "gauge",
+             "1 while both directions of the sync channel to the peer are up.",
+             s.out.state == SYNC_LINK_UP && s.in.state == SYNC_LINK_UP);
+    uint64_t last = s.out.last_rx_ms > s.in.last_rx_ms ? s.out.last_rx_ms : s.in.last_rx_ms;
+    uint64_t now = clock_mono_ms();
+    prom_family(b, "tandem_peer_last_message_seconds", "gauge",
+                "Seconds since the last message from the peer (absent: never).");
+    if (last)
+        prom_sample_f64(b, "tandem_peer_last_message_seconds", NULL, 0,
+                        (double)(now > last ? now - last : 0) / 1e3);
+    peer_u64(b, "tandem_peer_lag_events", "gauge",
+             "Table changes sent to the peer and not yet acknowledged.", s.lag_events);
+    prom_family(b, "tandem_peer_lag_seconds", "gauge",
+                "How long the oldest unacknowledged change has waited.");
+    prom_sample_f64(b, "tandem_peer_lag_seconds", NULL, 0, (double)s.lag_ms / 1e3);
+    peer_u64(b, "tandem_peer_queue_bytes", "gauge", "Bytes waiting in the send buffer.",
+             s.queue_bytes);
+    peer_dir(b, "tandem_peer_sticky_total", "Sticky-table changes and snapshot entries.",
+             s.sticky_sent, s.sticky_recv);
+    peer_dir(b, "tandem_peer_conns_total", "Connection-table changes and snapshot entries.",
+             s.conns_sent, s.conns_recv);
+    peer_dir(b, "tandem_peer_rate_limit_total", "Rate-limit key reports.", s.rl_sent,
+             s.rl_recv);
+    peer_dir(b, "tandem_peer_snapshots_total", "Full table snapshots.", s.snapshots_sent,
+             s.snapshots_recv);
+    peer_u64(b, "tandem_peer_resyncs_total", "counter",
+             "Snapshots sent because a feed overflowed or the peer or an operator asked.",
+             s.resyncs);
+    peer_u64(b, "tandem_peer_link_failures_total", "counter",
+             "Dials and handshakes that failed (refused peers included), both directions.",
+             s.out.failures + s.in.failures);
+    peer_u64(b, "tandem_peer_split_brain", "gauge",
+             "1 while both boxes hold one VRRP instance's VIPs with the sync link up.",
+             s.split_brain[0] != 0);
 }
