@@ -258,6 +258,14 @@ EOF
 _sticky_all() { local r; r=($(sticky_cmp "$1" "$2")); [ "${r[2]}" = 0 ] && [ "${r[1]}" = "${r[0]}" ]; }
 wait_sticky() { wait_until "${3:-10}" _sticky_all "$1" "$2"; }
 
+# log_ms FILE ERE: the time (epoch ms) of the last log line matching ERE
+# (the daemons' lines begin with an ISO 8601 UTC time), "" if none.
+log_ms() {
+    local l
+    l=$(grep -E -- "$2" "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f1)
+    [ -n "$l" ] && date -d "$l" +%s%3N
+}
+
 # pcl SUBCOMMAND ARGS...: pair_client.py in the client namespace.
 pcl() { in_cl "$PY" "$T_LIBDIR/pair_client.py" "$@"; }
 
