@@ -151,6 +151,7 @@ void stats_json_server(struct json_out *j, const struct server *s)
     if (s->index < cb->nservers)
         json_kv_i64(j, "config_weight", cb->servers[s->index].weight);
     json_kv_i64(j, "active", LOAD(s->active));
+    json_kv_i64(j, "peer_active", LOAD(s->peer_active));   /* the peer box's, via sync */
     json_kv_u64(j, "maxconn", s->maxconn);
     load_classes(c->responses, resp);
     json_traffic(j, LOAD(c->conns_total), LOAD(c->requests), resp, LOAD(c->bytes_in),
