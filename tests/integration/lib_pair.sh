@@ -16,10 +16,11 @@
 #              ap: instance "web" (vrid 51, $VIP), A priority 150, B 100
 #              aa: "web1" ($VIP: A 150, B 100) and "web2" ($VIP2: A 100, B 150)
 #              100 ms adverts, unicast peer, track_proxy; sync with a PSK;
-#              frontends www ($VIP:80 [+ www2 $VIP2:80], http, app cookie
+#              frontends www ($VIP:80 [aa: + www2 $VIP2:80], http, app cookie
 #              JSESSIONID sticky over W1-W3 round robin), direct (the box's
 #              own address :8000, same backend: asks one box's table without
-#              the VIP), dns ($VIP:5300 udp over U1-U3), l4 ($VIP:81 tcp over T1-T3)
+#              the VIP), dns ($VIP:5300 udp over U1-U3), l4 ($VIP:81 tcp over
+#              T1-T3) [aa: + l4b $VIP2:81]
 # Boxes:     pair_start BOX      proxy, then agent (PX_PID[BOX], VRRP_PID[BOX])
 #            pair_kill BOX       eth0 down + SIGKILL of both daemons (PAIR_KILL_AT)
 #            pair_revive BOX     eth0 up (as after a reboot: no VIP left), pair_start
@@ -103,7 +104,8 @@ pair_conf_box() {
         inst="$inst,
                        { name = \"web2\"; vrid = 52; priority = $pb; advert_ms = 100;
                          vips = [ \"$VIP2/24\" ]; unicast_peer = \"$peer\"; track_proxy = true; $ikeys }"
-        fe2="{ name = \"www2\"; bind = \"$VIP2:80\"; mode = \"http\"; backend = \"app\"; },"
+        fe2="{ name = \"www2\"; bind = \"$VIP2:80\"; mode = \"http\"; backend = \"app\"; },
+              { name = \"l4b\"; bind = \"$VIP2:81\"; mode = \"tcp\"; backend = \"l4\"; },"
     fi
     cat >"$T_DIR/tandem-$box.conf" <<EOC
 # box $box of the failover test bed ($mode), written by lib_pair.sh
