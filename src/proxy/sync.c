@@ -399,12 +399,22 @@ static int snapshot_step(struct sync *sy)
     return 0;
 }
 
+/* Events to read so the send buffer ends near queue_size, not a whole
+ * batch past it (a frame is at most ~280 bytes; most are ~120). */
+static unsigned batch_room(struct sync *sy)
+{
+    size_t used = evbuffer_get_length(bufferevent_get_output(sy->out.bev));
+    size_t room = used < sy->conf.queue_bytes ? sy->conf.queue_bytes - used : 0;
+    unsigned n = (unsigned)(room / 128) + 1;
+    return n < FEED_BATCH ? n : FEED_BATCH;
+}
+
 /* Streams the sticky feed after st_read. 1 if anything was read. */
 static int stream_sticky(struct sync *sy)
 {
     if (!sy->sticky || sticky_feed_seq(sy->sticky) == sy->st_read)
         return 0;
-    int n = sticky_feed_read(sy->sticky, sy->st_read, sy->st_evs, FEED_BATCH);
+    int n = sticky_feed_read(sy->sticky, sy->st_read, sy->st_evs, batch_room(sy));
     if (n < 0) {
         log_warn("sync: the sticky feed overflowed before peer %s took it (a slow link or "
                  "a burst): sending a fresh snapshot", peer_name(sy));
@@ -442,7 +452,7 @@ static int stream_conns(struct sync *sy)
 {
     if (!sy->conns || conntable_feed_seq(sy->conns) == sy->cn_read)
         return 0;
-    int n = conntable_feed_read(sy->conns, sy->cn_read, sy->cn_evs, FEED_BATCH);
+    int n = conntable_feed_read(sy->conns, sy->cn_read, sy->cn_evs, batch_room(sy));
     if (n < 0) {
         log_warn("sync: the connection feed overflowed before peer %s took it: sending a "
                  "fresh snapshot", peer_name(sy));
