@@ -279,6 +279,80 @@ static void test_big_resync(void)
     box_free(&b);
 }
 
+/* Mutual certificates: a throw-away CA and a certificate per box, made
+ * with the openssl command; peer_name must match the other's name. */
+static char cert_dir[64];
+
+static int make_certs(void)
+{
+    snprintf(cert_dir, sizeof(cert_dir), "/tmp/tandem-sync-certs-%d", (int)getpid());
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "set -e; mkdir -p %s; cd %s; "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "-subj /CN=test-ca -keyout ca.key -out ca.pem 2>/dev/null; "
+             "for n in lb-a lb-b; do "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=$n "
+             "-keyout $n.key -out $n.csr 2>/dev/null; "
+             "printf 'subjectAltName=DNS:%%s\\n' $n > $n.ext; "
+             "openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+             "-extfile $n.ext -out $n.pem 2>/dev/null; done",
+             cert_dir, cert_dir);
+    return system(cmd);
+}
+
+static void use_cert(struct box *b, const char *name, const char *peer_name, char paths[3][128])
+{
+    snprintf(paths[0], 128, "%s/%s.pem", cert_dir, name);
+    snprintf(paths[1], 128, "%s/%s.key", cert_dir, name);
+    snprintf(paths[2], 128, "%s/ca.pem", cert_dir);
+    b->conf.psk_file = NULL;
+    b->conf.cert = paths[0];
+    b->conf.key = paths[1];
+    b->conf.ca = paths[2];
+    b->conf.peer_name = (char *)peer_name;
+}
+
+static void test_mutual_certificates(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_certs(), 0);
+    struct box a, b;
+    char pa[3][128], pb[3][128];
+    port_base += 2;
+    box_init(&a, "lb-a", 1, key_a, 1000);
+    box_init(&b, "lb-b", 0, key_a, 1000);
+    use_cert(&a, "lb-a", "lb-b", pa);
+    use_cert(&b, "lb-b", "lb-a", pb);
+    set_key(a.sticky, 1, "web1", clock_mono_ms());
+    CU_ASSERT_EQUAL_FATAL(box_start(&a), 0);
+    CU_ASSERT_EQUAL_FATAL(box_start(&b), 0);
+    CU_ASSERT(WAIT_FOR(5000, both_up(&a) && both_up(&b)) >= 0);
+    CU_ASSERT(WAIT_FOR(5000, sticky_count(b.sticky) == 1) >= 0);
+    struct sync_status st;
+    sync_get_status(a.sy, &st);
+    CU_ASSERT(strstr(st.out.auth, "certificate CN=lb-b") != NULL);
+    CU_ASSERT(strstr(st.in.auth, "certificate CN=lb-b") != NULL);   /* its client certificate */
+    box_free(&a);
+    box_free(&b);
+
+    /* B expects the name "lb-c": A's certificate is refused. */
+    port_base += 2;
+    box_init(&a, "lb-a", 1, key_a, 1000);
+    box_init(&b, "lb-b", 0, key_a, 1000);
+    use_cert(&a, "lb-a", "lb-b", pa);
+    use_cert(&b, "lb-b", "lb-c", pb);
+    CU_ASSERT_EQUAL_FATAL(box_start(&a), 0);
+    CU_ASSERT_EQUAL_FATAL(box_start(&b), 0);
+    CU_ASSERT(WAIT_FOR(5000, (sync_get_status(b.sy, &st), st.in.failures >= 1)) >= 0);
+    CU_ASSERT(strstr(st.in.last_error, "not peer_name \"lb-c\"") != NULL);
+    CU_ASSERT_NOT_EQUAL(st.in.state, SYNC_LINK_UP);
+    box_free(&a);
+    box_free(&b);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", cert_dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static void test_psk_parse(void)
 {
     unsigned char k[64];
@@ -319,6 +393,7 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_tls_init_errors),
     UNIT_TEST(test_replicates_both_ways),
     UNIT_TEST(test_wrong_key_refused),
+    UNIT_TEST(test_mutual_certificates),
     UNIT_TEST(test_big_resync),
     { 0 },
 };
