@@ -148,6 +148,21 @@ t_is "$(resume 443 -tls1_3)" "Reused," "TLS 1.3 resumption with a session ticket
 t_is "$(resume 443 -tls1_2)" "Reused," "TLS 1.2 resumption with a session ticket"
 t_is "$(resume 444 -tls1_2)" "Reused," "TLS 1.2 resumption from the session cache (tickets off)"
 t_is "$(resume 444 -tls1_3)" "Reused," "TLS 1.3 resumption from the session cache (tickets off)"
+# A client that always resumes from its last connection (wrk does) must get
+# a fresh ticket after a resumed handshake too, or every other connection
+# is a full handshake.
+resume3() {  # resume3 PORT VERSIONFLAG: the third connection, resumed from the second
+    local f=$T_DIR/sess3.$1$2 req='GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n'
+    rm -f "$f".*
+    printf "$req" | in_cl timeout 5 openssl s_client -connect "$LB_IP:$1" -servername a.test \
+        "$2" -sess_out "$f.1" -ign_eof >/dev/null 2>&1
+    printf "$req" | in_cl timeout 5 openssl s_client -connect "$LB_IP:$1" -servername a.test \
+        "$2" -sess_in "$f.1" -sess_out "$f.2" -ign_eof >/dev/null 2>&1
+    printf "$req" | in_cl timeout 5 openssl s_client -connect "$LB_IP:$1" -servername a.test \
+        "$2" -sess_in "$f.2" -ign_eof 2>/dev/null | grep -Eo '^(New|Reused),' | head -1
+}
+t_is "$(resume3 443 -tls1_3)" "Reused," "TLS 1.3: a resumed connection hands out a new ticket (third connection resumed too)"
+t_is "$(resume3 444 -tls1_3)" "Reused," "TLS 1.3 with the session cache: the same"
 o=$(printf 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
     in_cl timeout 5 openssl s_client -connect "$LB_IP:443" -servername a.test -tls1_2 -ign_eof 2>&1)
 t_like "$o" "TLS session ticket lifetime hint" "tickets on: a ticket is issued" "$o"
