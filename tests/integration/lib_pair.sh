@@ -285,9 +285,10 @@ vipmon_start() {
     sleep 0.2
 }
 
-# vipmon_overlap ADDR: "MAX_MS TOTAL_MS COUNT" of the periods in which both
-# boxes held ADDR on a link that was up (a killed box's link is down: its
-# leftover VIP reaches nobody).
+# vipmon_overlap ADDR: "MAX_MS TOTAL_MS COUNT EVENTS" of the periods in
+# which both boxes held ADDR on a link that was up (a killed box's link is
+# down: its leftover VIP reaches nobody); EVENTS: how many address events
+# for ADDR the watch saw (0 would mean it saw nothing).
 vipmon_overlap() {
     "$PY" - "$1" "$T_DIR/links.log" "$T_DIR/mon-A.log" "$T_DIR/mon-B.log" <<'EOF'
 import datetime, re, sys
@@ -301,10 +302,12 @@ for line in open(sys.argv[2]):
         elif p[2] in ("up", "down"):
             ev.append((float(p[0]), p[1], "link", p[2] == "up"))
 rx = re.compile(r"^\[(\S+)\] (Deleted )?\d+: eth0\s+inet (\S+)/")
+nev = 0
 for box, path in (("A", sys.argv[3]), ("B", sys.argv[4])):
     for line in open(path):
         m = rx.match(line)
         if m and m.group(3) == addr:
+            nev += 1
             t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
             ev.append((t, box, "vip", not m.group(2)))
 ev.sort(key=lambda e: e[0])
@@ -323,8 +326,8 @@ for t, box, kind, val in ev:
 if start is not None:
     spans.append(float("inf"))
 mx = max(spans) if spans else 0.0
-print("%s %d %d" % ("inf" if mx == float("inf") else int(round(mx * 1000)),
-                    int(round(sum(s for s in spans if s != float("inf")) * 1000)), len(spans)))
+print("%s %d %d %d" % ("inf" if mx == float("inf") else int(round(mx * 1000)),
+                       int(round(sum(s for s in spans if s != float("inf")) * 1000)), len(spans), nev))
 EOF
 }
 

@@ -57,8 +57,9 @@ t_is "$same/$missing" "600/0" "lbA's table has all 600 entries with their server
 r=$(pcl check "$VIP" 80 --map "$ALL")
 t_diag "through lbA: $(j "$r" .match) match, $(j "$r" .mismatch) mismatch, $(j "$r" .errors) errors"
 t_is "$(j "$r" .match)" 600 "all 600 clients (made on A before, on B during) reach their server through lbA" "$r"
-read -r ovmax ovtotal ovn <<<"$(vipmon_overlap "$VIP")"
-t_diag "VIP on both live boxes: longest $ovmax ms, $ovn time(s), $ovtotal ms in all"
+read -r ovmax ovtotal ovn ovev <<<"$(vipmon_overlap "$VIP")"
+t_diag "VIP on both live boxes: longest $ovmax ms, $ovn time(s), $ovtotal ms in all ($ovev address events of the VIP seen)"
+t_ge "${ovev:-0}" 3 "the address watch saw the VIP move"
 t_le "$ovmax" 300 "at the handback the VIP is on both boxes for at most ~one advert interval (bound 300 ms)"
 
 # ---- nopreempt: A returns as BACKUP
@@ -81,7 +82,7 @@ r=$(pcl check "$VIP" 80 --map "$ALL")
 t_is "$(j "$r" .match)" 800 "all 800 clients reach their server through lbB" "$r"
 r=$(pcl check "$A_IP" 8000 --map "$ALL")
 t_is "$(j "$r" .match)" 800 "and through lbA's own address" "$r"
-read -r ovmax ovtotal ovn <<<"$(vipmon_overlap "$VIP")"
+read -r ovmax ovtotal ovn ovev <<<"$(vipmon_overlap "$VIP")"
 t_le "$ovmax" 300 "the VIP was never on both live boxes longer than 300 ms (longest $ovmax ms)"
 t_diag "runtime $(( ($(now_ms) - t0) / 1000 )) s"
 pair_done

@@ -6,10 +6,9 @@
 # and the lost link is logged. Sticky entries made on lbA during the cut
 # are not on lbB (and lbB, asked directly, sends about 2/3 of those
 # clients elsewhere: the control). The rule removed, the link is up again
-# within seconds and the entries are on lbB (resync/resume).
-# Then the opposite: VRRP alone cut while the sync link is up: both boxes
-# take the VIP; the heartbeats' VIP lists make both report the split brain
-# (peer show split_brain, an error in the log); it ends when VRRP returns.
+# within seconds and the entries are on lbB (resync/resume). (The
+# opposite, VRRP alone cut while the sync link is up, is
+# pair_split_brain.sh.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
@@ -77,29 +76,5 @@ r=$(pcl check "$B_IP" 8000 --map "$T_DIR/m1.json")
 t_is "$(j "$r" .match)" 300 "lbB asked directly now sends all 300 to their server" "$r"
 t_is "$(sticky_cmp B "$T_DIR/m0.json")" "100 100 0" "the entries from before the cut are still on lbB"
 
-# ---- VRRP alone cut, sync up: split brain, seen by both boxes
-in_box B nft -f - <<'EOF' || t_bail "nft rule (vrrp)"
-table inet tbed_vrrp {
-  chain in  { type filter hook input priority 0; meta l4proto 112 drop; }
-  chain out { type filter hook output priority 0; meta l4proto 112 drop; }
-}
-EOF
-tsb=$(wait_until 5 has_vip B "$VIP")
-t_diag "VRRP dropped in lbB: lbB took the VIP too after $tsb ms"
-_sb() { [ -n "$(peer_field A .split_brain)" ] && [ -n "$(peer_field B .split_brain)" ]; }
-t=$(wait_until 5 _sb)
-t_diag "split brain reported after $t ms more: lbA '$(peer_field A .split_brain)', lbB '$(peer_field B .split_brain)'"
-t_is "$(vip_holders "$VIP")" AB "both boxes hold the VIP (VRRP cut)"
-t_is "$(peer_field A .split_brain)/$(peer_field B .split_brain)" "web/web" "peer show split_brain names the instance on both boxes"
-t_is "$(peer_field A .connected)" true "the sync link stays up meanwhile"
-t_like "$(cat "$T_DIR/proxy-A.log")" "error: sync: SPLIT BRAIN: VRRP instance\(s\) .*web" "lbA logs SPLIT BRAIN at error level"
-t_like "$(cat "$T_DIR/proxy-B.log")" "error: sync: SPLIT BRAIN: VRRP instance\(s\) .*web" "lbB logs SPLIT BRAIN at error level"
-t_like "$(pctl A peer show)" "split brain: +web" "peer show (text) shows the split brain"
-in_box B nft delete table inet tbed_vrrp
-t=$(wait_until 5 lacks_vip B "$VIP")
-t_diag "VRRP back: lbB gave the VIP up after $t ms"
-_nosb() { [ -z "$(peer_field A .split_brain)" ] && [ -z "$(peer_field B .split_brain)" ]; }
-t=$(wait_until 5 _nosb)
-t_is "$(vip_holders "$VIP")/$(peer_field A .split_brain)/$(peer_field B .split_brain)" "A//" "split brain over: VIP on lbA only, nothing reported ($t ms)"
 t_diag "runtime $(( ($(now_ms) - t0) / 1000 )) s"
 pair_done
