@@ -274,6 +274,7 @@ static int reload(struct proxy_main *pm, const char *why, char *msg, size_t msgl
     runtime_unref(pm->rt);
     pm->rt = rt;
     health_reload(rt);
+    tables_sticky_fit(rt);             /* the bound holds for entries from the peer too */
     sync_set_runtime(pm->sync, rt);
     log_notice("reload done: %u frontends, %u backends (generation %llu)", cfg->nfrontends,
                cfg->nbackends, (unsigned long long)rt->generation);
@@ -361,6 +362,9 @@ static int run(struct proxy_main *pm, struct tandem_config *cfg)
     pm->rt = runtime_build(cfg, NULL);
     if (!pm->rt)
         return 1;
+    /* Sized now, not at the first sticky request: a backup box fills its
+     * table from the peer before it serves anyone. */
+    tables_sticky_fit(pm->rt);
     pm->env = (struct stats_env){ .rt = &pm->rt, .config_path = pm->config_path,
                                   .threads = thread_count(cfg),
                                   .start_wall_ms = clock_wall_ms(),

@@ -173,6 +173,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 static void link_callbacks(struct sync_link *l);
+static void dial(struct sync *sy);
 
 /* Counters and the last error of a connection still being accepted go to
  * the in link's status: that is where an operator looks for them. */
@@ -640,6 +641,13 @@ static int in_frame(struct sync *sy, struct sync_link *l, const struct sync_msg 
         send_msg(l, &w);
         link_set_state(l, SYNC_LINK_UP);
         l->st.connects++;
+        /* The peer is back: dial it now rather than when our backoff says,
+         * so its table starts coming without waiting up to reconnect_max. */
+        if (!sy->out.bev) {
+            evtimer_del(sy->redial_ev);
+            sy->redial_delay_ms = 0;
+            dial(sy);
+        }
         log_notice("sync: peer %s (%s) connected, %s; %s", h->node, l->addr, l->st.auth,
                    sy->st_applied || sy->cn_applied ? "resuming where it left off"
                                                     : "expecting its snapshot");
