@@ -22,6 +22,7 @@
 #              the VIP), dns ($VIP:5300 udp over U1-U3), l4 ($VIP:81 tcp over
 #              T1-T3) [aa: + l4b $VIP2:81]
 # Boxes:     pair_start BOX      proxy, then agent (PX_PID[BOX], VRRP_PID[BOX])
+#            pxping BOX          the proxy's ping answer: pong, or "syncing ..." (not ready)
 #            pair_kill BOX       eth0 down + SIGKILL of both daemons (PAIR_KILL_AT)
 #            pair_revive BOX     eth0 up (as after a reboot: no VIP left), pair_start
 #            pair_up             pair_start A and B, wait for the election and sync
@@ -154,8 +155,16 @@ pctl() {   # pctl BOX ARGS...: tandemctl against the box's proxy
     "$CTL_BIN" --socket "$T_DIR/proxy-$box.sock" --timeout 5 "$@" 2>&1
 }
 
-# pair_start BOX: tandem-proxy (waits for its status socket to answer and
-# its VIP listener), then tandem-vrrp (waits for its socket to answer).
+# pxping BOX: the proxy's answer to "ping" on its status socket: "pong",
+# or "syncing ..." while a starting proxy still takes its peer's tables
+# (alive, not ready: its agent does not take the VIP yet), or "".
+pxping() {
+    printf 'ping\n' | socat -t 2 - "UNIX-CONNECT:$T_DIR/proxy-$1.sock" 2>/dev/null | head -n 1
+}
+
+# pair_start BOX: tandem-proxy (waits for its status socket to answer, pong
+# or syncing, and for its VIP listener), then tandem-vrrp (waits for its
+# socket to answer).
 pair_start() {
     local box=$1 ns i
     ns=$(vrrp_ns "$box")
@@ -163,11 +172,11 @@ pair_start() {
     bg_start "$ns" "$T_DIR/proxy-$box.log" "$PROXY_BIN" -c "$T_DIR/tandem-$box.conf"
     PX_PID[$box]=$BG_PID
     for i in $(seq 200); do
-        [ "$(pctl "$box" ping)" = pong ] && break
+        [ -n "$(pxping "$box")" ] && break
         kill -0 "${PX_PID[$box]}" 2>/dev/null || break
         sleep 0.05
     done
-    if [ "$(pctl "$box" ping)" != pong ]; then
+    if [ -z "$(pxping "$box")" ]; then
         t_diag "tandem-proxy on lb$box did not start:"; t_diag "$(tail -n 20 "$T_DIR/proxy-$box.log")"
         return 1
     fi

@@ -33,16 +33,16 @@ t_is "$(j "$r" .ok)" 300 "300 more clients bound through lbB while lbA is dead" 
 r=$(pcl check "$VIP" 80 --map "$M1")
 t_is "$(j "$r" .match)" 300 "lbA's 300 clients reach their server through lbB" "$r"
 
-# ---- A returns with preempt. lbA dials lbB at once (its tables go out),
-# but lbB's tables come in only when lbB's own dialer reaches lbA, which
-# depends on where lbB's redial backoff (reconnect_min doubling up to
-# reconnect_max, 5 s by default) or a connect still pending in the
-# kernel's SYN retransmissions happens to be. Measured without help, it
-# came 0.2 to 2 s after lbA's start depending on how long lbA was dead,
-# sometimes before and sometimes after lbA took the VIP back (~0.5 s). To
-# make the check below deterministic, lbB's new sync connections to lbA
-# are dropped (lbB's output) for the first 3 s after lbA starts: lbB's
-# redial "is not due yet".
+# ---- A returns with preempt. lbA dials lbB at once (its tables go out);
+# lbB's tables come in on lbB's own connection to lbA. Without help that
+# one came 0.2 to 2 s after lbA's start (lbB's redial backoff, or a connect
+# pending in the kernel's SYN retransmissions), sometimes after lbA had
+# taken the VIP back (~0.5 s after its start): 2/3 of lbB's clients
+# misrouted. Since 98c9543 lbB dials as soon as lbA greets it, but a
+# snapshot can still come late (a big table, a slow link). To make the
+# check deterministic, lbB's new sync connections to lbA are dropped for
+# the first 3 s after lbA starts (nft, lbB's output): the tables are late,
+# and lbA must not serve as MASTER before it has them.
 sleep 0.5
 in_box B nft -f - <<EOF || t_bail "nft rule (hold lbB's redial)"
 table inet tbed_hold {
