@@ -240,6 +240,7 @@ struct conf_sync {
     uint64_t conn_grace_ms;            /* returning tcp clients keep their server */
     uint64_t rl_interval_ms;           /* rate-limit counters exchanged this often */
     unsigned max_peer_conns;           /* bound of the peer's connection table copy */
+    uint64_t ready_wait_ms;            /* at most this long "syncing" at start */
     int line;
 };
 

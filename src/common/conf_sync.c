@@ -41,6 +41,7 @@ static const struct key_spec sync_keys[] = {
     DURATION("conn_grace", SY, sync.conn_grace_ms, 0, 0),
     DURATION("rate_limit_interval", SY, sync.rl_interval_ms, 0, 10),
     UINT("max_peer_conns", SY, sync.max_peer_conns, 0, 1, 10000000),
+    DURATION("ready_wait", SY, sync.ready_wait_ms, 0, 0),
     KEYS_END
 };
 
@@ -55,6 +56,7 @@ void conf_sync_defaults(struct tandem_config *cfg)
     y->conn_grace_ms = 30000;
     y->rl_interval_ms = 100;
     y->max_peer_conns = 200000;
+    y->ready_wait_ms = 10000;
 }
 
 void conf_sync_load(struct loader *ld, const config_setting_t *s,

@@ -9,6 +9,7 @@
 #include "ctl_table.h"
 #include "ctl_tables.h"
 #include "ctl_peer.h"
+#include "sync.h"
 #include "clock.h"
 #include "health.h"
 #include "log.h"
@@ -66,9 +67,16 @@ static struct server *find_server(struct ctl_reply *r, struct runtime *rt, const
 
 /* ---- ping, show info ---- */
 
+/* "pong", or, while a starting proxy still takes its peer's tables,
+ * "syncing ...": alive but not ready, so a tracking tandem-vrrp waits
+ * before taking the VIP (docs/sync.md, "Ready"). */
 static void cmd_ping(struct ctl_reply *r, int argc, char **argv, int json, void *arg)
 {
-    ctl_reply_printf(r, json ? "{\"ping\":\"pong\"}\n" : "pong\n");
+    if (!sync_ready(((struct stats_env *)arg)->sync))
+        ctl_reply_printf(r, json ? "{\"ping\":\"syncing\"}\n"
+                                 : "syncing tables from the peer\n");
+    else
+        ctl_reply_printf(r, json ? "{\"ping\":\"pong\"}\n" : "pong\n");
 }
 
 static void cmd_show_info(struct ctl_reply *r, int argc, char **argv, int json, void *arg)

@@ -118,6 +118,8 @@ void ctl_cmd_peer_show(struct ctl_reply *r, int argc, char **argv, int json, voi
         json_kv_str(&j, "vips_held", s.held);
         json_kv_str(&j, "peer_vips_held", s.peer_held);
         json_kv_str(&j, "split_brain", s.split_brain);
+        json_kv_bool(&j, "ready", s.ready);
+        json_kv_str(&j, "ready_how", s.ready_how);
         json_obj_end(&j);
         ctl_reply_printf(r, "\n");
         return;
@@ -125,11 +127,18 @@ void ctl_cmd_peer_show(struct ctl_reply *r, int argc, char **argv, int json, voi
     char lastbuf[48] = "never";
     if (last)
         snprintf(lastbuf, sizeof(lastbuf), "%" PRIu64 " ms ago", ago(now, last));
+    char ready[128];
+    if (s.ready)
+        snprintf(ready, sizeof(ready), "yes, %llu ms after start (%s)",
+                 (unsigned long long)s.ready_ms, s.ready_how);
+    else
+        snprintf(ready, sizeof(ready), "NO: taking the peer's tables (ping answers \"syncing\")");
     ctl_reply_printf(r, "peer:            %s (%s)\n"
                         "node:            %s (listening on %s)\n"
+                        "ready:           %s\n"
                         "connected:       %s\n"
                         "last message:    %s\n",
-                     s.peer_node[0] ? s.peer_node : "?", s.peer_addr, s.node, s.listen,
+                     s.peer_node[0] ? s.peer_node : "?", s.peer_addr, s.node, s.listen, ready,
                      connected ? "yes" : s.out.state == SYNC_LINK_UP || s.in.state == SYNC_LINK_UP
                                            ? "one way only" : "NO",
                      lastbuf);

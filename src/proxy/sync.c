@@ -100,6 +100,9 @@ struct sync {
     unsigned nheld;
 
     struct sync_status st;             /* thread's working copy */
+    uint64_t start_ms;
+    int got_snap_sticky, got_snap_conn;   /* the peer's snapshots since start */
+    _Atomic int ready;
 
     pthread_mutex_t lock;              /* guards: pub, rt, want_resync, stopping */
     struct sync_status pub;
@@ -643,7 +646,12 @@ static int in_frame(struct sync *sy, struct sync_link *l, const struct sync_msg 
         l->st.connects++;
         /* The peer is back: dial it now rather than when our backoff says,
          * so its table starts coming without waiting up to reconnect_max. */
-        if (!sy->out.bev) {
+        if (sy->out.st.state != SYNC_LINK_UP && sy->out.st.state != SYNC_LINK_HELLO) {
+            if (sy->out.bev) {         /* a dial stuck on the peer's old life */
+                bufferevent_free(sy->out.bev);
+                sy->out.bev = NULL;
+                link_set_state(&sy->out, SYNC_LINK_DOWN);
+            }
             evtimer_del(sy->redial_ev);
             sy->redial_delay_ms = 0;
             dial(sy);
@@ -674,10 +682,13 @@ static int in_frame(struct sync *sy, struct sync_link *l, const struct sync_msg 
             peer_conns_snapshot_begin(sy->pc, clock_mono_ms());
         return 0;
     case SYNC_SNAP_END:
-        if (m->u.snap.table == SYNC_TABLE_STICKY)
+        if (m->u.snap.table == SYNC_TABLE_STICKY) {
             sy->st_applied = m->u.snap.seq;
-        else
+            sy->got_snap_sticky = 1;
+        } else {
             sy->cn_applied = m->u.snap.seq;
+            sy->got_snap_conn = 1;
+        }
         sy->st.snapshots_recv++;
         send_ack(sy);
         return 0;
@@ -1069,11 +1080,40 @@ static void stop_now(struct sync *sy)
     event_base_loopexit(sy->base, &tv);
 }
 
+/* The first tables from the peer after start (sync_ready). */
+static void check_ready(struct sync *sy, uint64_t now)
+{
+    if (atomic_load_explicit(&sy->ready, memory_order_relaxed))
+        return;
+    uint64_t waited = now - sy->start_ms;
+    const char *how = NULL;
+    if (sy->got_snap_sticky && sy->got_snap_conn)
+        how = "the peer's tables received";
+    else if (sy->in.st.state != SYNC_LINK_UP && sy->out.st.state != SYNC_LINK_UP &&
+             waited >= sy->conf.timeout_ms)
+        how = "the peer cannot be reached";
+    else if (waited >= sy->conf.ready_wait_ms)
+        how = "ready_wait is over";
+    if (!how)
+        return;
+    snprintf(sy->st.ready_how, sizeof(sy->st.ready_how), "%s", how);
+    sy->st.ready = 1;
+    sy->st.ready_ms = waited;
+    atomic_store_explicit(&sy->ready, 1, memory_order_release);
+    if (strcmp(how, "ready_wait is over") == 0)
+        log_warn("sync: ready without the peer's whole tables after %llu ms (ready_wait); "
+                 "clients bound through the peer may be rebalanced", (unsigned long long)waited);
+    else
+        log_notice("sync: ready %llu ms after start: %s (%u sticky entries)",
+                   (unsigned long long)waited, how, sy->sticky ? sticky_count(sy->sticky) : 0);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct sync *sy = arg;
     (void)fd, (void)what;
     uint64_t now = clock_mono_ms();
+    check_ready(sy, now);
     check_deadline(&sy->out, now);
     check_deadline(&sy->in, now);
     for (unsigned i = 0; i < MAX_PENDING_IN; i++)
@@ -1251,6 +1291,7 @@ struct sync *sync_start(const struct sync_opts *o, struct runtime *rt, char *err
     sy->conns = o->conns;
     sy->pc = o->peer_conns;
     sy->snap_st = sy->snap_cn = -1;
+    sy->start_ms = clock_mono_ms();
     sy->out.sy = sy->in.sy = sy;
     sy->out.dir = LINK_OUT;
     sy->in.dir = LINK_IN;
@@ -1347,6 +1388,11 @@ void sync_request_resync(struct sync *sy)
     if (sy->want_resync >= 0)
         sy->want_resync = 1;
     pthread_mutex_unlock(&sy->lock);
+}
+
+int sync_ready(struct sync *sy)
+{
+    return !sy || atomic_load_explicit(&sy->ready, memory_order_acquire);
 }
 
 void sync_get_status(struct sync *sy, struct sync_status *st)

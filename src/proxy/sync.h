@@ -98,10 +98,21 @@ struct sync_status {
     char held[256];                    /* our instances holding VIPs, "web,api" */
     char peer_held[256];
     char split_brain[256];             /* instances both hold, "" none */
+    int ready;                         /* sync_ready() */
+    uint64_t ready_ms;                 /* how long after start it became ready */
+    char ready_how[64];                /* "snapshots received", "peer unreachable", ... */
     uint64_t split_brain_since_ms;
 };
 
 void sync_get_status(struct sync *sy, struct sync_status *st);
+
+/* 1 once the proxy may take traffic as far as the tables go: the peer's
+ * snapshots have arrived since start, or the peer cannot be reached
+ * (nothing within `timeout`), or `ready_wait` has passed. Until then the
+ * status socket answers "ping" with "syncing ..." instead of "pong", so a
+ * tandem-vrrp tracking the proxy does not take (or preempt) the VIP with
+ * an empty sticky table. */
+int sync_ready(struct sync *sy);
 const char *sync_link_state_name(enum sync_link_state s);
 
 #endif

@@ -1,5 +1,7 @@
 /* vrrp_track.c - tracked objects: the local tandem-proxy (its status
- * socket must answer "ping" with "pong" within track_proxy_timeout),
+ * socket must answer "ping" with "pong" within track_proxy_timeout; any
+ * other line, such as "syncing ..." while a starting proxy takes its peer's
+ * tables, means alive but not ready),
  * network interfaces (rtnetlink link events, plus a slow periodic check)
  * and check scripts (run with a timeout, never waited for). Any change
  * re-evaluates every instance (vrrp_instance_track_update). */
@@ -122,10 +124,17 @@ static void vrrp_proxy_io_cb(evutil_socket_t fd, short what, void *arg)
     if (n > 0) {
         a->proxy_len += (size_t)n;
         a->proxy_buf[a->proxy_len] = '\0';
-        if (strstr(a->proxy_buf, "pong"))
+        char *nl;
+        if (strstr(a->proxy_buf, "pong")) {
             vrrp_proxy_result(a, true, NULL);
-        else if (a->proxy_len + 1 >= sizeof(a->proxy_buf))
+        } else if ((nl = strchr(a->proxy_buf, '\n')) != NULL) {
+            /* Alive but not ready, e.g. "syncing: ..." while the proxy
+             * takes the peer's tables: not healthy yet, with its reason. */
+            *nl = '\0';
+            vrrp_proxy_result(a, false, a->proxy_buf);
+        } else if (a->proxy_len + 1 >= sizeof(a->proxy_buf)) {
             vrrp_proxy_result(a, false, "unexpected answer");
+        }
         return;
     }
     vrrp_proxy_result(a, false, n == 0 ? "closed without pong" : strerror(errno));

@@ -51,6 +51,7 @@ static void test_defaults_and_values(void)
     CU_ASSERT_EQUAL(y->conn_grace_ms, 30000);
     CU_ASSERT_EQUAL(y->rl_interval_ms, 100);
     CU_ASSERT_EQUAL(y->max_peer_conns, 200000);
+    CU_ASSERT_EQUAL(y->ready_wait_ms, 10000);
     conf_free(cfg);
 
     cfg = load_sync("{ listen = \"[2001:db8::11]:7400\"; peer = \"[2001:db8::12]:7400\"; "

@@ -75,6 +75,7 @@ static void box_init(struct box *b, const char *name, int first, const char *key
     b->conf.conn_grace_ms = 10000;
     b->conf.rl_interval_ms = 100;
     b->conf.max_peer_conns = 10000;
+    b->conf.ready_wait_ms = 10000;
     b->conf.enabled = 1;
     b->sticky = sticky_create(16, entries, 4096, 42);
     b->conns = conntable_create(2, 256);
@@ -353,6 +354,33 @@ static void test_mutual_certificates(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* Ready: with a live peer once its snapshots are in; alone, once the
+ * peer could not be reached for `timeout`. */
+static void test_ready(void)
+{
+    struct box a, b;
+    port_base += 2;
+    box_init(&a, "lb-a", 1, key_a, 1000);
+    box_init(&b, "lb-b", 0, key_a, 1000);
+    CU_ASSERT_EQUAL_FATAL(box_start(&a), 0);
+    CU_ASSERT_FALSE(sync_ready(a.sy));                 /* nothing heard yet */
+    long long alone = WAIT_FOR(3000, sync_ready(a.sy));
+    CU_ASSERT(alone >= 400);                            /* timeout is 500 ms */
+    struct sync_status st;
+    sync_get_status(a.sy, &st);
+    CU_ASSERT(strstr(st.ready_how, "cannot be reached") != NULL);
+    set_key(a.sticky, 1, "web1", clock_mono_ms());
+    CU_ASSERT_EQUAL_FATAL(box_start(&b), 0);
+    long long got = WAIT_FOR(3000, sync_ready(b.sy));
+    CU_ASSERT(got >= 0 && got < 400);                   /* well before its own timeout */
+    CU_ASSERT_EQUAL(sticky_count(b.sticky), 1);         /* ready means: the table is in */
+    sync_get_status(b.sy, &st);
+    CU_ASSERT(strstr(st.ready_how, "tables received") != NULL);
+    printf("# alone: ready after %lld ms; with a live peer: after %lld ms\n", alone, got);
+    box_free(&a);
+    box_free(&b);
+}
+
 static void test_psk_parse(void)
 {
     unsigned char k[64];
@@ -394,6 +422,7 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_replicates_both_ways),
     UNIT_TEST(test_wrong_key_refused),
     UNIT_TEST(test_mutual_certificates),
+    UNIT_TEST(test_ready),
     UNIT_TEST(test_big_resync),
     { 0 },
 };
