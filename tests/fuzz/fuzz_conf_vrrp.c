@@ -3,7 +3,7 @@
  * or a leak. The machinery it shares with the proxy's loader lives in
  * conf.c, hence its sources (keep them in step with fuzz_config.c).
  * fuzz-sources and fuzz-libs are read by tests/fuzz/run.sh: */
-/* fuzz-sources: src/common/conf_vrrp.c src/common/conf.c src/common/conf_stats.c src/common/conf_health.c src/common/health_expect.c src/common/addr.c src/common/units.c src/common/log.c src/common/conf_ratelimit.c src/common/conf_sticky.c src/common/conf_tls.c */
+/* fuzz-sources: src/common/conf_vrrp.c src/common/conf.c src/common/conf_stats.c src/common/conf_health.c src/common/health_expect.c src/common/addr.c src/common/units.c src/common/log.c src/common/conf_ratelimit.c src/common/conf_sticky.c src/common/conf_tls.c src/common/conf_sync.c */
 /* fuzz-libs: -lconfig -lssl -lcrypto */
 #include "config.h"
 #include "conf_vrrp.h"

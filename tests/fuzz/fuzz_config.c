@@ -2,7 +2,7 @@
  * Every input must end in a config or in error messages, never a crash or
  * a leak.
  * fuzz-sources and fuzz-libs are read by tests/fuzz/run.sh: */
-/* fuzz-sources: src/common/conf.c src/common/conf_stats.c src/common/conf_health.c src/common/health_expect.c src/common/addr.c src/common/units.c src/common/log.c src/common/conf_ratelimit.c src/common/conf_sticky.c src/common/conf_tls.c */
+/* fuzz-sources: src/common/conf.c src/common/conf_stats.c src/common/conf_health.c src/common/health_expect.c src/common/addr.c src/common/units.c src/common/log.c src/common/conf_ratelimit.c src/common/conf_sticky.c src/common/conf_tls.c src/common/conf_sync.c */
 /* fuzz-libs: -lconfig -lssl -lcrypto */
 #include "config.h"
 #include "conf.h"
