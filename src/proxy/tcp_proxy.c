@@ -1,5 +1,7 @@
 /* tcp_proxy.c - mode tcp: one client connection, one server connection,
- * bytes relayed both ways with splice(2) through a pipe per direction.
+ * bytes relayed both ways: copied through a buffer while the transfers are
+ * small, spliced (splice(2) through a pipe, no copy) once a direction
+ * carries bulk data.
  *
  * Pipeline: [PROXY header in] -> [TLS ClientHello read, when the frontend
  * has sni routes] -> pick a server -> non-blocking connect
@@ -51,21 +53,31 @@
 
 #define TCP_HDR_FIRST   256      /* first buffer for the client's PROXY header */
 #define TCP_HELLO_FIRST 2048     /* first buffer for a ClientHello (most fit) */
-#define TCP_COPY_BUF    16384    /* per direction, read/write fallback only */
+#define TCP_COPY_BUF    16384    /* per direction, while bytes are pending */
 #define TCP_PIPE_POOL   64       /* empty pipes kept per worker thread */
+#define TCP_MEM_POOL    64       /* free copy buffers kept per worker thread */
 #define TCP_PUMP_ROUNDS 8        /* read+write rounds per event, for fairness */
 #define TCP_PROXY_OUT   232      /* a v1 or v2 header without TLVs fits */
 
 enum tcp_phase { TCP_PH_HEADER = 0, TCP_PH_HELLO, TCP_PH_CONNECT, TCP_PH_RELAY };
 
-/* The buffer of one direction: a pipe for splice, or memory when splice
- * is refused for these sockets. `head` holds bytes that go out before it. */
+/* The buffer of one direction. A direction starts copying: read(2) into
+ * a buffer taken from the thread's pool only while bytes are pending, and
+ * send(2). For small messages that costs the same two system calls as
+ * splicing and skips the pipe's bookkeeping in the kernel (measured: about
+ * 8% of the proxy's CPU in do_splice/splice_to_pipe/pipe_lock for 13-byte
+ * replies). A read that fills the whole buffer means bulk data: once the
+ * buffer has drained, the direction switches to a pipe and splices from
+ * then on. Sockets that refuse splice (EINVAL) stay copying. `head` holds
+ * bytes that go out before the buffer. */
 struct tcp_buf {
-    int pipe[2];                 /* -1 while unused */
+    int pipe[2];                 /* -1 while copying */
     size_t pipe_cap;
     size_t in_pipe;
-    char *mem;                   /* read/write fallback */
+    char *mem;                   /* copying: NULL while nothing is pending */
     size_t mem_off, mem_len;
+    int bulk;                    /* a full read was seen: splice once drained */
+    int no_splice;               /* splice refused for these sockets */
     char *head;
     size_t head_off, head_len;
 };
@@ -109,6 +121,8 @@ struct tcp_pipe {
 };
 static __thread struct tcp_pipe tcp_pipe_pool[TCP_PIPE_POOL];
 static __thread unsigned tcp_pipe_npool;
+static __thread char *tcp_mem_pool[TCP_MEM_POOL];
+static __thread unsigned tcp_mem_npool;
 
 static __thread struct log_ratelimit tcp_rl_header, tcp_rl_hello, tcp_rl_noserver,
     tcp_rl_connect, tcp_rl_resource;
@@ -196,32 +210,66 @@ static void tcp_pipe_put(struct tcp_buf *b)
     b->pipe[0] = b->pipe[1] = -1;
 }
 
-/* Sets up one direction: a pipe if possible, else the memory buffer.
- * Returns the capacity, or 0 when neither could be had. */
+/* Copy buffers, lent to a direction only while it has bytes pending. */
+static char *tcp_mem_get(void)
+{
+    return tcp_mem_npool > 0 ? tcp_mem_pool[--tcp_mem_npool] : malloc(TCP_COPY_BUF);
+}
+
+static void tcp_mem_put(struct tcp_buf *b)
+{
+    if (!b->mem)
+        return;
+    if (tcp_mem_npool < TCP_MEM_POOL)
+        tcp_mem_pool[tcp_mem_npool++] = b->mem;
+    else
+        free(b->mem);
+    b->mem = NULL;
+    b->mem_off = b->mem_len = 0;
+}
+
+/* Sets up one direction, copying; nothing is allocated until bytes come.
+ * Returns the capacity. */
 static size_t tcp_buf_init(struct tcp_buf *b)
 {
-    if (tcp_pipe_get(b) == 0)
-        return b->pipe_cap;
     b->pipe[0] = b->pipe[1] = -1;
-    b->mem = malloc(TCP_COPY_BUF);
-    return b->mem ? TCP_COPY_BUF : 0;
+    b->mem = NULL;
+    b->mem_off = b->mem_len = 0;
+    b->bulk = b->no_splice = 0;
+    return TCP_COPY_BUF;
 }
 
 static void tcp_buf_free(struct tcp_buf *b)
 {
     tcp_pipe_put(b);
-    free(b->mem);
+    tcp_mem_put(b);
     free(b->head);
-    b->mem = b->head = NULL;
+    b->head = NULL;
 }
 
-/* splice refused for this socket pair (EINVAL): switch to read/write. Only
- * done while the pipe is empty, so no byte is stranded in it. */
+/* A copying direction that carried bulk data and has drained moves to a
+ * pipe (if one can be had; else it keeps copying). */
+static void tcp_buf_maybe_splice(struct tcp_buf *b, struct tcp_dir *d)
+{
+    if (!b->bulk || b->no_splice || b->pipe[0] >= 0 || b->mem_len > 0 || d->pending > 0)
+        return;
+    b->bulk = 0;
+    if (tcp_pipe_get(b) < 0) {
+        b->pipe[0] = b->pipe[1] = -1;
+        return;
+    }
+    tcp_mem_put(b);
+    d->cap = b->pipe_cap;
+}
+
+/* splice refused for this socket pair (EINVAL): copy for good. Only done
+ * while the pipe is empty, so no byte is stranded in it. */
 static int tcp_buf_to_copy(struct tcp_buf *b, struct tcp_dir *d)
 {
-    if (b->in_pipe > 0 || !(b->mem = malloc(TCP_COPY_BUF)))
+    if (b->in_pipe > 0)
         return -1;
     tcp_pipe_put(b);
+    b->no_splice = 1;
     d->cap = TCP_COPY_BUF;
     return 0;
 }
@@ -243,6 +291,12 @@ static enum tcp_io tcp_buf_read(struct tcp_buf *b, struct tcp_dir *d, int src, s
         if (r > 0)
             b->in_pipe += (size_t)r;
     } else {
+        if (!b->mem && !(b->mem = tcp_mem_get())) {
+            *asked = 0;
+            *n = 0;
+            errno = ENOMEM;
+            return TCP_IO_ERROR;
+        }
         if (b->mem_len == 0)
             b->mem_off = 0;
         if (b->mem_off + b->mem_len == TCP_COPY_BUF) {
@@ -253,6 +307,10 @@ static enum tcp_io tcp_buf_read(struct tcp_buf *b, struct tcp_dir *d, int src, s
         r = read(src, b->mem + b->mem_off + b->mem_len, *asked);
         if (r > 0)
             b->mem_len += (size_t)r;
+        if (r == (ssize_t)TCP_COPY_BUF)
+            b->bulk = 1;               /* a whole buffer at once: bulk data */
+        if (b->mem_len == 0)
+            tcp_mem_put(b);
     }
     *n = r > 0 ? (size_t)r : 0;
     return tcp_io_classify(r, errno);
@@ -278,6 +336,8 @@ static enum tcp_io tcp_buf_write(struct tcp_buf *b, int dst, size_t *n)
         if (r > 0) {
             b->mem_off += (size_t)r;
             b->mem_len -= (size_t)r;
+            if (b->mem_len == 0)
+                tcp_mem_put(b);        /* back to the pool until more comes */
         }
     }
     *n = r > 0 ? (size_t)r : 0;
@@ -328,6 +388,7 @@ static int tcp_pump_round(struct tcp_session *s, enum tcp_side from, int *draine
         if (r == TCP_IO_ERROR)
             tcp_fail(s, to);
         moved |= r == TCP_IO_MOVED;
+        tcp_buf_maybe_splice(b, d);
     }
     if (!*drained && tcp_dir_want_read(d)) {
         r = tcp_buf_read(b, d, src, &n, &asked);
