@@ -25,7 +25,9 @@
 #            pxping BOX          the proxy's ping answer: pong, or "syncing ..." (not ready)
 #            pair_kill BOX       eth0 down + SIGKILL of both daemons (PAIR_KILL_AT)
 #            pair_revive BOX     eth0 up (as after a reboot: no VIP left), pair_start
-#            pair_up             pair_start A and B, wait for the election and sync
+#            pair_start_proxy BOX / pair_start_vrrp BOX   one daemon
+#            pair_up             both proxies (until ready), agent A (until
+#                                MASTER), agent B; election and sync checked
 # Status:    pctl BOX ARGS...    tandemctl on the box's proxy socket
 #            peer_json BOX       `peer show` as JSON; peer_field BOX JQ
 #            wait_sync BOX [S]   bounded wait for connected (prints ms)
@@ -162,10 +164,10 @@ pxping() {
     printf 'ping\n' | socat -t 2 - "UNIX-CONNECT:$T_DIR/proxy-$1.sock" 2>/dev/null | head -n 1
 }
 
-# pair_start BOX: tandem-proxy (waits for its status socket to answer, pong
-# or syncing, and for its VIP listener), then tandem-vrrp (waits for its
-# socket to answer).
-pair_start() {
+# pair_start_proxy BOX: tandem-proxy; waits for its status socket to
+# answer (pong, or syncing while it takes the peer's tables) and for its
+# VIP listener.
+pair_start_proxy() {
     local box=$1 ns i
     ns=$(vrrp_ns "$box")
     t_need_proxy; t_need_vrrp; t_need_ctl
@@ -181,6 +183,11 @@ pair_start() {
         return 1
     fi
     wait_listen "$ns" tcp "$VIP" 80 5 || { t_diag "tandem-proxy on lb$box: no listener on $VIP:80"; return 1; }
+}
+
+# pair_start_vrrp BOX: tandem-vrrp; waits for its socket to answer.
+pair_start_vrrp() {
+    local box=$1 i
     vrrp_start "$box" "$T_DIR/tandem-$box.conf" || return 1
     for i in $(seq 100); do
         [ "$(vrrp_ctl "$box" ping)" = pong ] && return 0
@@ -190,6 +197,9 @@ pair_start() {
     t_diag "tandem-vrrp on lb$box does not answer:"; t_diag "$(tail -n 20 "$T_DIR/vrrp-$box.log")"
     return 1
 }
+
+# pair_start BOX: the box's proxy, then its agent (as systemd starts them).
+pair_start() { pair_start_proxy "$1" && pair_start_vrrp "$1"; }
 
 # pair_kill BOX: "killing a node": the box's link down and SIGKILL of both
 # daemons, in that order, so that nothing leaves the box any more (no FIN
@@ -220,10 +230,20 @@ pair_revive() {
 }
 
 # pair_up: both boxes started, A master of web (ap) / web1, B of web2 (aa),
-# the sync link connected both ways. One TAP test.
+# the sync link connected both ways. One TAP test. Deterministic order:
+# both proxies, until both are ready (pong: each has the other's tables),
+# then lbA's agent until it is MASTER, then lbB's agent.
 pair_up() {
-    pair_start A || t_bail "box A did not start"
-    pair_start B || t_bail "box B did not start"
+    local i
+    pair_start_proxy A || t_bail "box A's proxy did not start"
+    pair_start_proxy B || t_bail "box B's proxy did not start"
+    for i in $(seq 200); do
+        [ "$(pxping A)" = pong ] && [ "$(pxping B)" = pong ] && break
+        sleep 0.05
+    done
+    pair_start_vrrp A || t_bail "box A's agent did not start"
+    wait_state A "$(pair_instances | cut -d' ' -f1)" MASTER 5
+    pair_start_vrrp B || t_bail "box B's agent did not start"
     local ok=1 t
     wait_state A "$(pair_instances | cut -d' ' -f1)" MASTER 5 || ok=0
     [ "$PAIR_MODE" = aa ] && { wait_state B web2 MASTER 5 || ok=0; }
@@ -231,7 +251,7 @@ pair_up() {
     wait_sync B 5 >/dev/null || ok=0
     wait_until 3 lacks_vip B "$VIP" >/dev/null
     if [ "$ok" = 1 ]; then
-        t_ok "pair up: lbA $(vrrp_state A "$(pair_instances | cut -d' ' -f1)"), VIP on $(vip_holders "$VIP")$([ "$PAIR_MODE" = aa ] && echo ", VIP2 on $(vip_holders "$VIP2")"), sync connected (${t} ms after start)"
+        t_ok "pair up: lbA $(vrrp_state A "$(pair_instances | cut -d' ' -f1)"), VIP on $(vip_holders "$VIP")$([ "$PAIR_MODE" = aa ] && echo ", VIP2 on $(vip_holders "$VIP2")"), sync connected"
     else
         t_fail "pair up: election and sync" "A: $(vrrp_ctl A show)" "B: $(vrrp_ctl B show)" \
             "peer A: $(pctl A peer show)" "peer B: $(pctl B peer show)"
