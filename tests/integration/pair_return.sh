@@ -90,6 +90,7 @@ t_is "$(j "$r" .ok)" 200 "200 clients bound through lbB" "$r"
 pair_conf_box A ap "preempt = false;"
 pair_revive A || t_bail "box A did not restart (nopreempt)"
 ts=$(wait_sync A 10)
+wait_state A web BACKUP 5      # out of FAULT once its proxy is ready (polled every 1 s)
 sleep 1
 t_is "$(vrrp_state A web)/$(vrrp_state B web)/$(vip_holders "$VIP")" "BACKUP/MASTER/B" \
     "preempt = false: lbA returns as BACKUP, lbB keeps the VIP"
