@@ -228,6 +228,17 @@ static void tcp_mem_put(struct tcp_buf *b)
     b->mem_off = b->mem_len = 0;
 }
 
+void tcp_thread_cleanup(void)
+{
+    while (tcp_mem_npool > 0)
+        free(tcp_mem_pool[--tcp_mem_npool]);
+    while (tcp_pipe_npool > 0) {
+        struct tcp_pipe *p = &tcp_pipe_pool[--tcp_pipe_npool];
+        close(p->fd[0]);
+        close(p->fd[1]);
+    }
+}
+
 /* Sets up one direction, copying; nothing is allocated until bytes come.
  * Returns the capacity. */
 static size_t tcp_buf_init(struct tcp_buf *b)

@@ -505,6 +505,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     event_base_dispatch(w->base);
+    tcp_thread_cleanup();
     return NULL;
 }
 

@@ -59,6 +59,9 @@ void http_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
 void tcp_session_accept(struct worker *w, struct frontend_rt *fe, int fd,
                         const struct sockaddr_storage *peer,
                         const struct sockaddr_storage *local);
+/* Frees the calling worker thread's pools of tcp copy buffers and empty
+ * pipes (tcp_proxy.c); called when the worker's loop has ended. */
+void tcp_thread_cleanup(void);
 
 /* UDP: the worker hands each of its bound UDP sockets (SO_REUSEPORT, one
  * per bind per worker) to the udp module once; the module owns reading it.

@@ -100,6 +100,7 @@ struct vrrp_agent {
     unsigned proxy_fails;
     int proxy_fd;
     struct event *proxy_timer, *proxy_io;
+    struct event *proxy_soon;          /* re-ask a proxy that answered "syncing" */
     uint64_t proxy_sent_ms;
     char proxy_buf[64];
     size_t proxy_len;
