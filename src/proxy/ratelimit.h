@@ -127,5 +127,12 @@ unsigned rl_table_collect(struct rl_table *t, int all, unsigned max, rl_report_f
  * boxes do not echo each other's reports. */
 void rl_table_merge(struct rl_table *t, const void *key, size_t len,
                     const struct rl_node_report *r, uint64_t now_ms);
+/* The peer restarted (a new boot id on the sync channel): its token-bucket
+ * spending counts from 0 again, so the `spent` we hold for it is reset
+ * (else its new reports would be ignored until they passed the old total
+ * and the pair would admit more than the limit). The debt it caused stays:
+ * those requests were made. Window counts are kept: the peer's requests
+ * in the current window did happen. Walks the table once. */
+void rl_table_peer_restarted(struct rl_table *t);
 
 #endif

@@ -319,6 +319,20 @@ void rl_table_merge(struct rl_table *t, const void *key, size_t len,
     pthread_mutex_unlock(&sh->lock);
 }
 
+void rl_table_peer_restarted(struct rl_table *t)
+{
+    if (t->p.algo != RL_TOKEN_BUCKET)
+        return;
+    for (unsigned i = 0; i < t->nshards; i++) {
+        struct rl_shard *sh = &t->shards[i];
+        struct rl_entry *e;
+        pthread_mutex_lock(&sh->lock);
+        TAILQ_FOREACH(e, &sh->lru, lru)
+            e->st.spent[RL_NODE_PEER] = 0;
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
 /* Makes every key with counts of this node's due: after a (re)connect the
  * peer has to hear about all of them. Walks the table once. */
 static void table_mark_all(struct rl_table *t)

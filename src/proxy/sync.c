@@ -594,6 +594,12 @@ static void apply_sticky(struct sync *sy, const struct sync_sticky *s)
         sy->st_applied = s->seq;
 }
 
+static void rl_peer_restarted(struct rl_limit *lim, void *arg)
+{
+    (void)arg;
+    rl_table_peer_restarted(lim->table);
+}
+
 static void apply_rl(struct sync *sy, const struct sync_rl *r)
 {
     struct runtime *rt = rt_get(sy);
@@ -630,8 +636,14 @@ static int in_frame(struct sync *sy, struct sync_link *l, const struct sync_msg 
         }
         const struct sync_hello *h = &m->u.hello;
         if (h->boot_id != sy->peer_boot) {
-            if (sy->peer_boot)
+            if (sy->peer_boot) {
                 log_notice("sync: peer %s restarted: taking its tables afresh", h->node);
+                struct runtime *rt = rt_get(sy);
+                if (rt) {              /* its bucket spending counts from 0 again */
+                    ratelimit_runtime_each(rt, rl_peer_restarted, NULL);
+                    runtime_unref(rt);
+                }
+            }
             sy->peer_boot = h->boot_id;
             sy->st_applied = sy->cn_applied = 0;
         }

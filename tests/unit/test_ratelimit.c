@@ -495,6 +495,25 @@ static void test_pair_fixed_window(void) { pair_holds(RL_FIXED_WINDOW); }
 static void test_pair_sliding_window(void) { pair_holds(RL_SLIDING_WINDOW); }
 static void test_pair_token_bucket(void) { pair_holds(RL_TOKEN_BUCKET); }
 
+/* A restarted peer's bucket spending counts from 0 again: without
+ * rl_table_peer_restarted its new reports (below its old total) would be
+ * ignored and the pair would admit more than the limit. */
+static void test_peer_restart_token_bucket(void)
+{
+    struct rl_params p = params(RL_TOKEN_BUCKET, 10, 3600000, 10);
+    struct rl_table *a = rl_table_new(&p, 100), *b = rl_table_new(&p, 100);
+    CU_ASSERT_EQUAL(table_burst(a, "k", 1000, 5), 5);
+    CU_ASSERT_EQUAL(exchange(a, b, 1100), 1);       /* b knows a spent 5 */
+    rl_table_free(a);                                /* a restarts: a fresh table */
+    a = rl_table_new(&p, 100);
+    rl_table_peer_restarted(b);
+    CU_ASSERT_EQUAL(table_burst(a, "k", 1200, 3), 3);
+    CU_ASSERT_EQUAL(exchange(a, b, 1300), 1);       /* a's new total: 3 */
+    CU_ASSERT_EQUAL(table_burst(b, "k", 1400, 10), 2);   /* 10 - 5 - 3 */
+    rl_table_free(a);
+    rl_table_free(b);
+}
+
 /* A merge is not local activity: nothing to send back, so the boxes do
  * not echo each other; a key only the peer counted has no slot of ours
  * to report even on a (re)connect. */
@@ -1031,6 +1050,7 @@ static const struct unit_test tests[] = {
     UNIT_TEST(test_pair_fixed_window),
     UNIT_TEST(test_pair_sliding_window),
     UNIT_TEST(test_pair_token_bucket),
+    UNIT_TEST(test_peer_restart_token_bucket),
     UNIT_TEST(test_merge_not_dirty),
     UNIT_TEST(test_merge_bounded),
     UNIT_TEST(test_merge_reordered),
