@@ -55,7 +55,7 @@ static void v4_mapped(uint8_t ip[16], const char *dotted)
     inet_pton(AF_INET, dotted, ip + 12);
 }
 
-/* A new tcp connection from 198.51.100.7:51000 to 192.0.2.10:443, no
+/* A new tcp connection from 198.51.100.7:51000 to 198.51.100.100:443, no
  * server yet (the CONN frame docs/sync-protocol.md shows). */
 static void conn_open_example(struct sync_msg *m)
 {
@@ -66,7 +66,7 @@ static void conn_open_example(struct sync_msg *m)
     i->id = 0x0001000000000002ull;
     i->start_ms = 0x18bcfe56800ull;
     v4_mapped(i->client_ip, "198.51.100.7");
-    v4_mapped(i->local_ip, "192.0.2.10");
+    v4_mapped(i->local_ip, "198.51.100.100");
     i->client_port = htons(51000);
     i->local_port = htons(443);
     i->proto = CONN_TCP;
@@ -302,7 +302,7 @@ static void test_pinned_bytes(void)
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,         /* bytes in, out */
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 7,
         0xc7, 0x38,                                             /* 51000 */
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 10,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 100,
         0x01, 0xbb,                                             /* 443 */
         0x02, 0x01,                                             /* tcp, client */
         0x02, 'd', 'b', 0x00, 0x00,
