@@ -1170,10 +1170,10 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
     memcpy(m.u.hb.vips, sy->held, sizeof(sy->held[0]) * sy->nheld);
     if (sy->out.st.state == SYNC_LINK_UP)
         send_msg(&sy->out, &m);
-    if (sy->in.st.state == SYNC_LINK_UP) {
+    /* No ack here: the peer's heartbeat on the in link is acknowledged
+     * when it arrives, once per interval. */
+    if (sy->in.st.state == SYNC_LINK_UP)
         send_msg(&sy->in, &m);
-        send_ack(sy);
-    }
     if (sy->pc)
         peer_conns_expire(sy->pc, clock_mono_ms());
 }
