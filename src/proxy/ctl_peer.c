@@ -59,6 +59,26 @@ static void link_text(struct ctl_reply *r, const char *label, const struct sync_
                      l->last_error);
 }
 
+/* What went one way: entries per table, snapshots, and how far the
+ * other side has acknowledged (sent) or we have applied (received). */
+struct dir_counts {
+    const char *name, *sticky_seq_key, *conns_seq_key;
+    uint64_t sticky, conns, rate_limit, snapshots, sticky_seq, conns_seq;
+};
+
+static void counts_json(struct json_out *j, const struct dir_counts *c)
+{
+    json_key(j, c->name);
+    json_obj_begin(j);
+    json_kv_u64(j, "sticky", c->sticky);
+    json_kv_u64(j, "conns", c->conns);
+    json_kv_u64(j, "rate_limit", c->rate_limit);
+    json_kv_u64(j, "snapshots", c->snapshots);
+    json_kv_u64(j, c->sticky_seq_key, c->sticky_seq);
+    json_kv_u64(j, c->conns_seq_key, c->conns_seq);
+    json_obj_end(j);
+}
+
 void ctl_cmd_peer_show(struct ctl_reply *r, int argc, char **argv, int json, void *arg)
 {
     (void)argc, (void)argv;
@@ -93,24 +113,13 @@ void ctl_cmd_peer_show(struct ctl_reply *r, int argc, char **argv, int json, voi
         json_kv_u64(&j, "lag_ms", s.lag_ms);
         json_kv_u64(&j, "queue_bytes", s.queue_bytes);
         json_kv_u64(&j, "queue_max", s.queue_max);
-        json_key(&j, "sent");
-        json_obj_begin(&j);
-        json_kv_u64(&j, "sticky", s.sticky_sent);
-        json_kv_u64(&j, "conns", s.conns_sent);
-        json_kv_u64(&j, "rate_limit", s.rl_sent);
-        json_kv_u64(&j, "snapshots", s.snapshots_sent);
-        json_kv_u64(&j, "sticky_acked_seq", s.sticky_acked);
-        json_kv_u64(&j, "conns_acked_seq", s.conns_acked);
-        json_obj_end(&j);
-        json_key(&j, "received");
-        json_obj_begin(&j);
-        json_kv_u64(&j, "sticky", s.sticky_recv);
-        json_kv_u64(&j, "conns", s.conns_recv);
-        json_kv_u64(&j, "rate_limit", s.rl_recv);
-        json_kv_u64(&j, "snapshots", s.snapshots_recv);
-        json_kv_u64(&j, "sticky_applied_seq", s.sticky_applied);
-        json_kv_u64(&j, "conns_applied_seq", s.conns_applied);
-        json_obj_end(&j);
+        counts_json(&j, &(struct dir_counts){ "sent", "sticky_acked_seq", "conns_acked_seq",
+                                              s.sticky_sent, s.conns_sent, s.rl_sent,
+                                              s.snapshots_sent, s.sticky_acked, s.conns_acked });
+        counts_json(&j, &(struct dir_counts){ "received", "sticky_applied_seq", "conns_applied_seq",
+                                              s.sticky_recv, s.conns_recv, s.rl_recv,
+                                              s.snapshots_recv, s.sticky_applied,
+                                              s.conns_applied });
         json_kv_u64(&j, "resyncs", s.resyncs);
         json_kv_u64(&j, "sticky_entries", s.sticky_entries);
         json_kv_u64(&j, "peer_conns_open", s.peer_conns_open);
