@@ -1,9 +1,9 @@
 # lib_pair.sh - the two-box pair for the failover test bed (pair_*.sh):
 # tandem-proxy AND tandem-vrrp on lbA and lbB, each box from ONE config
 # file (node, global, vrrp, sync, frontends, backends), clients and
-# servers in their own namespaces. Source after lib.sh and lib_vrrp.sh:
-#   . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/lib_vrrp.sh"
+# servers in their own namespaces. It sources lib.sh and lib_vrrp.sh:
 #   . "$(dirname "$0")/lib_pair.sh"
+#   pair_need           root, tandem-proxy, tandem-vrrp and tandemctl, or bail
 #
 #   client 198.51.100.2 (+ .21-.28) --- VIP 198.51.100.100 (VIP2 .101 in aa)
 #   lbA 198.51.100.11 + 203.0.113.1  --- br0 (own namespace) --- lbB .12 + 203.0.113.2
@@ -44,6 +44,11 @@
 #
 # Every process is registered with bg_start and every namespace with
 # _ns_add: the EXIT trap of lib.sh removes them, also on failure.
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib_vrrp.sh"
+
+pair_need() { t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl; }
 
 CTL_BIN=${TANDEMCTL:-$top_builddir/tandemctl}
 VIP2=198.51.100.101

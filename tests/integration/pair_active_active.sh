@@ -7,10 +7,8 @@
 # (it takes web1 back, tables resynced), bind more clients, kill lbB: lbA
 # serves both VIPs and all bindings. Active-active leastconn counting:
 # peer show's peer_conns_open follows the other box's open connections.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 t0=$(now_ms)
 pair_topo_up
 pair_conf aa

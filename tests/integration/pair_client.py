@@ -226,6 +226,23 @@ def cmd_gap(a):
 
 
 # ---------------------------------------------------------------- udp / tcp
+def report(a, res, got, ref):
+    """Prints res with how many clients each server got; with --check, how
+    many kept the server of the saved map; else saves got as the map."""
+    res["servers"] = {}
+    for v in got.values():
+        res["servers"][v] = res["servers"].get(v, 0) + 1
+    if a.check:
+        mm = ["%s: want %s got %s" % (k, ref.get(k), v) for k, v in sorted(got.items())
+              if ref.get(k) != v]
+        res["match"] = len(got) - len(mm)
+        res["mismatch"] = len(mm)
+        res["mismatches"] = mm[:8]
+    elif a.map:
+        save_map(a.map, got)
+    out(res)
+
+
 def cmd_udp(a):
     lo, _, hi = a.ports.partition("-")
     ports = list(range(int(lo), int(hi or lo) + 1))
@@ -262,19 +279,7 @@ def cmd_udp(a):
             errors[str(p)] = "timeout"
         else:
             got[str(p)] = name
-    res = {"flows": len(ports), "answered": len(got), "errors": len(errors),
-           "servers": {}}
-    for v in got.values():
-        res["servers"][v] = res["servers"].get(v, 0) + 1
-    if a.check:
-        mm = ["%s: want %s got %s" % (p, ref.get(p), v) for p, v in sorted(got.items())
-              if ref.get(p) != v]
-        res["match"] = len(got) - len(mm)
-        res["mismatch"] = len(mm)
-        res["mismatches"] = mm[:8]
-    elif a.map:
-        save_map(a.map, got)
-    out(res)
+    report(a, {"flows": len(ports), "answered": len(got), "errors": len(errors)}, got, ref)
 
 
 def cmd_tcp(a):
@@ -303,18 +308,7 @@ def cmd_tcp(a):
         if name:
             got[s] = name
             errors.pop(s, None)
-    res = {"clients": len(srcs), "answered": len(got), "errors": len(errors), "servers": {}}
-    for v in got.values():
-        res["servers"][v] = res["servers"].get(v, 0) + 1
-    if a.check:
-        mm = ["%s: want %s got %s" % (s, ref.get(s), v) for s, v in sorted(got.items())
-              if ref.get(s) != v]
-        res["match"] = len(got) - len(mm)
-        res["mismatch"] = len(mm)
-        res["mismatches"] = mm[:8]
-    elif a.map:
-        save_map(a.map, got)
-    out(res)
+    report(a, {"clients": len(srcs), "answered": len(got), "errors": len(errors)}, got, ref)
 
 
 def main():

@@ -7,10 +7,8 @@
 # with both held, a third through lbB finds every server full (maxconn of
 # the pair) and is closed; once lbA's connection ends, lbB takes clients
 # on that server again.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 pair_topo_up
 pair_conf aa
 for box in A B; do

@@ -7,10 +7,8 @@
 # timeout, 300 ms with ASan): the gap with no successful request and the
 # failed requests are measured; box B serves afterwards, alone, and
 # reports the sync link lost.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 t0=$(now_ms)
 pair_topo_up
 pair_conf ap

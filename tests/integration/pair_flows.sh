@@ -7,10 +7,8 @@
 # through box B, every one of them. Also TCP (mode tcp): 8 clients (8
 # source addresses) each make a connection through box A; after the kill
 # each returning client reaches its server again through box B (conn_grace).
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 t0=$(now_ms)
 pair_topo_up
 pair_conf ap

@@ -5,10 +5,8 @@
 # through VIP1 (lbA) and then 6 through VIP2 (lbB): lbB knows lbA's 6 from
 # the sync channel and lets only 4 through; lbA then knows lbB's and
 # refuses the client too. Without the exchange each box would allow 10.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 pair_topo_up
 pair_conf aa
 for box in A B; do   # one more frontend: both VIPs, one limit (same name on both boxes)

@@ -11,10 +11,8 @@
 # variant: A killed again, 200 clients bind through B, A returns with
 # preempt = false: it stays BACKUP, B keeps the VIP, and both boxes'
 # tables hold all 800 entries.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 t0=$(now_ms)
 pair_topo_up
 pair_conf ap

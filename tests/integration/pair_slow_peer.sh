@@ -7,10 +7,8 @@
 # buffer stays within queue_size (64k here), its link to B times out;
 # once B runs again, the link comes back and A resends its table (a
 # snapshot, the feed having overflowed): B ends with every entry of A.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 command -v nginx >/dev/null && command -v wrk >/dev/null || t_bail "nginx and wrk are needed"
 pair_topo_up
 

@@ -6,10 +6,8 @@
 # logs SPLIT BRAIN and shows it in `peer show`. With VRRP restored, lbB
 # hears the higher priority again, gives the VIP back, and the report
 # clears.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 command -v nft >/dev/null || t_bail "nft (Debian package nftables) is needed"
 pair_topo_up
 pair_conf ap

@@ -8,10 +8,8 @@
 # server through box B (0 mismatches). The control: the same cookies sent
 # to box B's own address while it does NOT know them (a cleared table)
 # land on their server only about 1/3 of the time.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 t0=$(now_ms)
 pair_topo_up
 pair_conf ap

@@ -9,10 +9,8 @@
 # within seconds and the entries are on lbB (resync/resume). (The
 # opposite, VRRP alone cut while the sync link is up, is
 # pair_split_brain.sh.)
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 command -v nft >/dev/null || t_bail "nft (nftables) is needed"
 t0=$(now_ms)
 pair_topo_up

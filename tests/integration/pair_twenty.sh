@@ -12,10 +12,8 @@
 # its server through it. The kernel's address events of both boxes (ip
 # monitor) give the longest time the VIP was on two live boxes: never more
 # than about one advert interval.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_vrrp.sh"
 . "$(dirname "$0")/lib_pair.sh"
-t_need_root; t_need_proxy; t_need_vrrp; t_need_ctl
+pair_need
 t0=$(now_ms)
 ROUNDS=${PAIR_ROUNDS:-20}
 BUDGET_S=$(proxy_is_asan && echo 400 || echo 170)
