@@ -49,53 +49,16 @@ done
 case $ENTRIES$RUNS$TIMEOUT in *[!0-9]*) echo "-n, -r and -T take whole numbers" >&2; exit 2 ;; esac
 [ "$ENTRIES" -ge 100 ] && [ "$ENTRIES" -le 10000000 ] || { echo "-n: 100 to 10000000" >&2; exit 2; }
 [ "$RUNS" -ge 1 ] && [ "$TIMEOUT" -ge 1 ] || { echo "-r and -T: at least 1" >&2; exit 2; }
-here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "$PROXY_BIN" ]; then
-    for p in "${top_builddir:-}/tandem-proxy" "$here/../build/tandem-proxy" "$here/../tandem-proxy"; do
-        [ -x "$p" ] && { PROXY_BIN=$p; break; }
-    done
-fi
-[ -x "${PROXY_BIN:-}" ] || { echo "no tandem-proxy binary: use -p PATH (build: see -h)" >&2; exit 2; }
-for t in wrk haproxy nginx socat openssl; do
-    command -v $t >/dev/null || { echo "needs $t (scripts/install-deps.sh)" >&2; exit 2; }
-done
-
-ncpu=$(nproc)
-PIN_A=(); PIN_LOAD=()
-if [ $PIN = 1 ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
-    PIN_A=(taskset -c $((ncpu - 1)))
-    PIN_LOAD=(taskset -c 0-$((ncpu - 2)))
-else
-    PIN=0
-fi
-
-D=$(mktemp -d /tmp/tandem-bench-sync.XXXXXX)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-    done
-    rm -rf "$D"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+bench_setup sync wrk haproxy nginx socat openssl taskset
+PIN_A=("${PIN_PROXY[@]}")
 
 # Ports (loopback only). Refuse to start if any is taken.
 BE1=28281 BE2=28282
 declare -A FE=([tandem-a]=28201 [tandem-b]=28202 [haproxy-a]=28211 [haproxy-b]=28212)
 declare -A PEER=([tandem-a]=28221 [tandem-b]=28222 [haproxy-a]=28231 [haproxy-b]=28232)
-for p in $BE1 $BE2 "${FE[@]}" "${PEER[@]}"; do
-    if ss -Htln "sport = :$p" | grep -q .; then echo "port 127.0.0.1:$p is in use" >&2; exit 2; fi
-done
+ports_free $BE1 $BE2 "${FE[@]}" "${PEER[@]}"
 
-wait_port() {   # wait_port PORT: bounded (5 s)
-    local _
-    for _ in $(seq 100); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.05; done
-    echo "nothing listens on 127.0.0.1:$1" >&2; return 1
-}
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -195,13 +158,11 @@ start_box() {
 # stop_box PID: TERM, KILL after 5 s, reap, and forget the pid (so the
 # cleanup never signals a pid the system has since given to another process)
 stop_box() {
-    local p keep=()
     kill -TERM "$1" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$1" 2>/dev/null
     wait "$1" 2>/dev/null
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
+    forget_pid "$1"
 }
 # table_count PRODUCT a|b: entries in the box's sticky table (0 if it does
 # not answer yet)
@@ -324,7 +285,7 @@ done
 echo
 echo "Sticky table resync to a started peer: tandem-proxy vs HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 { print $3 }') peers;"
 echo "$ENTRIES entries requested, median of $RUNS interleaved runs; ms from B's start; one thread each;"
-echo "$( [ $PIN = 1 ] && echo "A pinned to CPU $((ncpu - 1)), B, wrk and nginx to CPU 0-$((ncpu - 2))" || echo "no CPU pinning"); $ncpu CPUs; loopback."
+echo "$( [ $PIN = 1 ] && echo "A pinned to CPU $PROXY_CPUS, B, wrk and nginx to CPU $LOAD_CPUS" || echo "no CPU pinning"); $NCPU CPUs; loopback."
 echo "load average before: $LOAD0, after: $(uptime | sed 's/.*load average: //')."
 echo
 echo "| proxy | entries | fill s | B first entry ms | B all entries ms | all min-max | first to all ms | B RSS MB | B CPU ms | A CPU ms | runs | all entries: haproxy ms / tandem ms |"

@@ -71,61 +71,19 @@ done
 for w in $WORKLOADS; do
     case $w in full|resumed|keepalive) ;; *) echo "unknown workload $w" >&2; exit 2 ;; esac
 done
-here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "$PROXY_BIN" ]; then
-    for p in "${top_builddir:-}/tandem-proxy" "$here/../tandem-proxy" "$here/../build/tandem-proxy"; do
-        [ -x "$p" ] && { PROXY_BIN=$p; break; }
-    done
-fi
-[ -x "${PROXY_BIN:-}" ] || { echo "no tandem-proxy binary: use -p PATH" >&2; exit 2; }
-for t in wrk haproxy nginx taskset openssl timeout; do
-    command -v $t >/dev/null || { echo "needs $t (scripts/install-deps.sh)" >&2; exit 2; }
-done
-
-ncpu=$(nproc)
-if [ $PIN = 1 ] && [ "$ncpu" -ge 2 ]; then
-    PROXY_CPUS=$((ncpu - 1)); LOAD_CPUS=0-$((ncpu - 2))
-else
-    PIN=0
-fi
-PIN_PROXY=(); PIN_LOAD=()
-if [ $PIN = 1 ]; then PIN_PROXY=(taskset -c "$PROXY_CPUS"); PIN_LOAD=(taskset -c "$LOAD_CPUS"); fi
-# How many CPUs the proxy can use at most: "proxy busy %" is out of this.
-if [ $PIN = 1 ]; then PROXY_CORES=1; else PROXY_CORES=$((THREADS < ncpu ? THREADS : ncpu)); fi
-# The CPUs the clients run on ("client CPUs busy %"): all of them unpinned;
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+bench_setup tls wrk haproxy nginx taskset openssl timeout
+# How many CPUs the proxy can use at most: "proxy busy %" is out of this;
 # and what the proxy waits for when it waits for a CPU.
 if [ $PIN = 1 ]; then
-    CLIENT_CPU_LAST=$((ncpu - 2)); WAIT_CAUSE="other load on its CPU"
+    PROXY_CORES=1; WAIT_CAUSE="other load on its CPU"
 else
-    CLIENT_CPU_LAST=$((ncpu - 1)); WAIT_CAUSE="the clients, its own threads or other load"
+    PROXY_CORES=$((THREADS < NCPU ? THREADS : NCPU)); WAIT_CAUSE="the clients, its own threads or other load"
 fi
-
-D=$(mktemp -d /tmp/tandem-bench-tls.XXXXXX)
-PIDS=()
-cleanup() {
-    local p i
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for i in $(seq 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null
-    done
-    rm -rf "$D"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-# A process that has been waited for leaves the list, so that cleanup never
-# signals a PID the system has since given to someone else.
-forget_pid() {
-    local p keep=()
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
 
 BE_PORT=$((PORT_BASE + 81))
 declare -A PORT=([tandem]=$((PORT_BASE + 1)) [haproxy]=$((PORT_BASE + 11)))
-for p in $BE_PORT ${PORT[*]}; do
-    if ss -Htln "sport = :$p" | grep -q .; then echo "port 127.0.0.1:$p is in use" >&2; exit 2; fi
-done
+ports_free $BE_PORT ${PORT[*]}
 
 # ---------------------------------------------------------------- certificate
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -134,24 +92,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 cat "$D/cert.pem" "$D/key.pem" >"$D/haproxy.pem"
 
 # ---------------------------------------------------------------- backend
-mkdir -p "$D/be"
-cat >"$D/be/nginx.conf" <<CONF
-worker_processes 1; pid $D/be/nginx.pid; error_log $D/be/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  client_body_temp_path $D/be/cb; proxy_temp_path $D/be/pt; fastcgi_temp_path $D/be/ft;
-  uwsgi_temp_path $D/be/ut; scgi_temp_path $D/be/st;
-  server { listen 127.0.0.1:$BE_PORT reuseport; location / { return 200 "hello, world\n"; } } }
-CONF
-"${PIN_LOAD[@]}" nginx -p "$D/be" -c "$D/be/nginx.conf" -g 'daemon off;' >"$D/be/stderr" 2>&1 &
-PIDS+=($!)
-
-wait_port() {   # bounded (5 s)
-    local i
-    for i in $(seq 100); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.05; done
-    echo "nothing listens on 127.0.0.1:$1" >&2; return 1
-}
-wait_port $BE_PORT || exit 1
+backend_nginx "$D/be" $BE_PORT
 
 # ---------------------------------------------------------------- proxies
 cat >"$D/tandem.conf" <<CONF
@@ -199,25 +140,6 @@ stop_proxy() {
     kill -KILL "$PPID_" 2>/dev/null; wait "$PPID_" 2>/dev/null
     forget_pid "$PPID_"
 }
-# Busy and total jiffies of CPUs 0..CLIENT_CPU_LAST, whoever used them.
-client_cpu_jiffies() {
-    awk -v last="$CLIENT_CPU_LAST" '$1 ~ /^cpu[0-9]+$/ && substr($1, 4) + 0 <= last {
-        busy += $2 + $3 + $4 + $7 + $8 + $9; total += $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }
-        END { printf "%.0f %.0f\n", busy, total }' /proc/stat
-}
-# Time the proxy's threads spent runnable but waiting for a CPU (ns, summed
-# over threads).
-proxy_wait_ns() { cat /proc/"$PPID_"/task/*/schedstat 2>/dev/null | awk '{ w += $2 } END { printf "%.0f\n", w }'; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PPID_/stat" 2>/dev/null || echo 0; }
-peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$PPID_/status" 2>/dev/null || echo 0; }
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-        else print "nan" }'
-}
-
 # ---------------------------------------------------------------- clients
 # Each load_* runs for $2 seconds against port $1 and sets REQS (requests =
 # connections for full and resumed), RPS, P99 (ms, "nan" when unknown) and
@@ -257,7 +179,6 @@ load() {   # workload port seconds
 }
 
 # ---------------------------------------------------------------- runs
-HZ=$(getconf CLK_TCK)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 RES=$D/results.tsv
 : >"$RES"
@@ -266,23 +187,15 @@ for work in $WORKLOADS; do
         for px in tandem haproxy; do
             start_proxy "$px"
             load "$work" "${PORT[$px]}" "$WARMUP"
-            c0=$(cpu_ticks); w0=$EPOCHREALTIME; l0=$(client_cpu_jiffies); q0=$(proxy_wait_ns)
+            stat_begin "$PPID_"
             load "$work" "${PORT[$px]}" "$DUR"
-            c1=$(cpu_ticks); w1=$EPOCHREALTIME; l1=$(client_cpu_jiffies); q1=$(proxy_wait_ns)
-            rss=$(peak_rss_kb)
+            stat_end "$PPID_" "${REQS:-0}"
+            rss=$(peak_rss_kb "$PPID_")
             stop_proxy "$px"
-            read -r cpu_us busy lbusy qwait < <(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="${REQS:-0}" \
-                -v w0="$w0" -v w1="$w1" -v cores="$PROXY_CORES" -v l0="$l0" -v l1="$l1" \
-                -v q0="$q0" -v q1="$q1" 'BEGIN {
-                    s = (b - a) / hz; split(l0, x, " "); split(l1, y, " ")
-                    printf "%s %.0f %.0f %.0f\n", (n > 0) ? sprintf("%.1f", s * 1e6 / n) : "nan",
-                        100 * s / (w1 - w0) / cores,
-                        (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0,
-                        100 * (q1 - q0) / 1e9 / (w1 - w0) }')
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$work" "$px" "$run" "${RPS:-0}" \
-                "$P99" "$rss" "$cpu_us" "$busy" "$lbusy" "$qwait" >>"$RES"
+                "$P99" "$rss" "$CPU_US" "$BUSY" "$LBUSY" "$WAITED" >>"$RES"
             printf '# %s run %s %-8s %10s req/s  p99 %s ms  rss %s kB  cpu %s us/req  busy %s%%  waited %s%%  client CPUs %s%% %s\n' \
-                "$work" "$run" "$px" "${RPS:-0}" "$P99" "$rss" "$cpu_us" "$busy" "$qwait" "$lbusy" "$ERRS" >&2
+                "$work" "$run" "$px" "${RPS:-0}" "$P99" "$rss" "$CPU_US" "$BUSY" "$WAITED" "$LBUSY" "$ERRS" >&2
         done
     done
 done
@@ -291,18 +204,13 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "tandem-proxy vs HAProxy $(haproxy -v 2>/dev/null | awk 'NR==1 { print $3 }'), TLS 1.3 termination, $(openssl version | awk '{ print $1, $2 }'), ECDSA P-256 certificate;"
 echo "${DUR}s runs after ${WARMUP}s of warm-up, median of $RUNS interleaved runs; load average before: $LOAD0, after: $LOAD1."
-echo "$THREADS thread(s) per proxy; $( [ $PIN = 1 ] && echo "proxy pinned to CPU $PROXY_CPUS, clients and backend to CPU $LOAD_CPUS" || echo "no CPU pinning"); $ncpu CPUs; loopback."
+echo "$THREADS thread(s) per proxy; $( [ $PIN = 1 ] && echo "proxy pinned to CPU $PROXY_CPUS, clients and backend to CPU $LOAD_CPUS" || echo "no CPU pinning"); $NCPU CPUs; loopback."
 echo "full = $CLIENTS x openssl s_time -new (a full handshake per request, no resumption);"
 echo "resumed = wrk -t2 -c$CONNS -H 'Connection: close' (a resumed handshake per request); keepalive = wrk -t2 -c$CONNS."
 echo
 echo "| workload | proxy | req/s | p99 ms | peak RSS MB | CPU us/req | proxy busy % | proxy waited % | client CPUs busy % | req/s vs HAProxy | CPU/req vs HAProxy |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-awk -F'\t' -v cause="$WAIT_CAUSE" '
-    function median(list,   n, a, i, j, t) {
-        n = split(list, a, " ")
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
+awk -F'\t' -v cause="$WAIT_CAUSE" "$AWK_MEDIAN"'
     function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
     { k = $1 SUBSEP $2
       if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
