@@ -8,14 +8,16 @@
 
 #include <string.h>
 
-static const uint8_t ADDR_LOW[4] = { 10, 0, 0, 1 };
-static const uint8_t ADDR_MID[4] = { 10, 0, 0, 100 };
-static const uint8_t ADDR_HIGH[4] = { 10, 0, 0, 200 };  /* > 100 unsigned */
+/* Byte patterns only: the state machine sends nothing. Loopback and
+ * TEST-NET addresses, like the rest of the tests. */
+static const uint8_t ADDR_LOW[4] = { 127, 0, 1, 1 };
+static const uint8_t ADDR_MID[4] = { 127, 0, 1, 100 };
+static const uint8_t ADDR_HIGH[4] = { 127, 0, 1, 200 };  /* > 100 unsigned */
 
 static struct vrrp_fsm fsm;
 static struct vrrp_actions acts;
 
-/* Our router: 10.0.0.100, given priority, 100 cs adverts. */
+/* Our router: 127.0.1.100, given priority, 100 cs adverts. */
 static void setup(uint8_t priority, bool preempt, uint64_t delay_ms)
 {
     struct vrrp_fsm_config cfg;
@@ -307,13 +309,15 @@ static void test_master_rx_equal_priority_lower_address(void)
 
 static void test_tie_break_unsigned_big_endian(void)
 {
-    /* 128.0.0.1 > 10.0.0.100 only when bytes compare unsigned, and
-     * 9.255.255.255 < 10.0.0.100 only when compared most significant first */
-    const uint8_t a128[4] = { 128, 0, 0, 1 }, a9[4] = { 9, 255, 255, 255 };
+    /* 198.51.100.1 > 127.0.1.100 only when bytes compare unsigned (198
+     * is negative as a signed char), and 127.0.0.200 < 127.0.1.100 only
+     * when compared most significant first (as a little-endian integer
+     * it is the greater) */
+    const uint8_t a198[4] = { 198, 51, 100, 1 }, a127[4] = { 127, 0, 0, 200 };
     uint64_t t = start_master(100);
-    CU_ASSERT_EQUAL(vrrp_fsm_advert(&fsm, t + 1, 100, 100, a9, &acts), 0);
+    CU_ASSERT_EQUAL(vrrp_fsm_advert(&fsm, t + 1, 100, 100, a127, &acts), 0);
     CU_ASSERT_EQUAL(fsm.state, VRRP_STATE_MASTER);
-    vrrp_fsm_advert(&fsm, t + 2, 100, 100, a128, &acts);
+    vrrp_fsm_advert(&fsm, t + 2, 100, 100, a198, &acts);
     CU_ASSERT_EQUAL(fsm.state, VRRP_STATE_BACKUP);
 }
 
