@@ -23,45 +23,12 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-here=$(cd "$(dirname "$0")" && pwd)
-[ -n "$PROXY_BIN" ] || PROXY_BIN=$here/../tandem-proxy
-for t in wrk nginx "$PROXY_BIN"; do
-    command -v "$t" >/dev/null || { echo "missing: $t" >&2; exit 2; }
-done
-
-D=$(mktemp -d /tmp/tandem-bench-rl.XXXXXX)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$D"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PIN_PROXY=() PIN_LOAD=()
-ncpu=$(nproc)
-if [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
-    PIN_PROXY=(taskset -c $((ncpu - 1)))
-    PIN_LOAD=(taskset -c 0-$((ncpu - 2)))
-fi
+PIN=1
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+bench_setup rl wrk nginx taskset
 BE=28101 FE=28102
-for p in $BE $FE; do
-    if ss -Htln "sport = :$p" | grep -q .; then echo "port 127.0.0.1:$p is in use" >&2; exit 2; fi
-done
-
-mkdir -p "$D/be"
-cat >"$D/be/nginx.conf" <<EOF
-worker_processes 1; pid $D/be/nginx.pid; error_log $D/be/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  client_body_temp_path $D/be/cb; proxy_temp_path $D/be/pt; fastcgi_temp_path $D/be/ft;
-  uwsgi_temp_path $D/be/ut; scgi_temp_path $D/be/st;
-  server { listen 127.0.0.1:$BE; location / { return 200 "hello, world\n"; } } }
-EOF
-"${PIN_LOAD[@]}" nginx -p "$D/be" -c "$D/be/nginx.conf" -g 'daemon off;' >"$D/be/stderr" 2>&1 &
-PIDS+=($!)
+ports_free $BE $FE
+backend_nginx "$D/be" $BE
 
 # The limits: rates far above what one box can serve, so none refuses.
 declare -A LIMIT=(
@@ -77,7 +44,7 @@ ORDER="none global_tb ip_sliding header_fixed three"
 # (the proxy's user + system time over every request it served) is the
 # steadier figure on a busy machine; throughput moves with whatever else runs.
 run_one() {
-    local name=$1 pid out n=0 rps ticks i d
+    local name=$1 pid out n=0 rps ticks d
     cat >"$D/tandem.conf" <<EOF
 global = { threads = $THREADS; log = { level = "warning"; }; };
 frontends = ( { name = "bench"; bind = "127.0.0.1:$FE"; mode = "http"; backend = "be"; add_xff = false;
@@ -86,13 +53,13 @@ backends = ( { name = "be"; servers = ( { name = "n"; addr = "127.0.0.1:$BE"; } 
 EOF
     "${PIN_PROXY[@]}" "$PROXY_BIN" -c "$D/tandem.conf" >>"$D/proxy.log" 2>&1 &
     pid=$!
-    for i in $(seq 100); do ss -Htln "sport = :$FE" | grep -q . && break; sleep 0.05; done
+    wait_port "$FE" >&2 || { cat "$D/proxy.log" >&2; exit 1; }
     for d in 1 "$DUR"; do
         out=$("${PIN_LOAD[@]}" wrk -t2 -c"$CONNS" -d"${d}s" -H 'X-API-Key: k1' "http://127.0.0.1:$FE/" 2>/dev/null)
         n=$((n + $(awk '/requests in/ {print $1; f=1} END {if (!f) print 0}' <<<"$out")))
         rps=$(awk '/^Requests\/sec/ {printf "%d", $2}' <<<"$out")
     done
-    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    ticks=$(cpu_ticks "$pid")
     kill "$pid"; wait "$pid" 2>/dev/null
     echo "${rps:-0} $(awk -v t="$ticks" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", n ? t * 1e6 / hz / n : 0}')"
 }
@@ -115,4 +82,4 @@ for n in $ORDER; do
         "$(awk -v a="$c" -v b="$cbase" 'BEGIN {printf "%+.2f", a - b}')"
 done
 echo "(medians of $RUNS interleaved runs; wrk -t2 -c$CONNS ${DUR}s keep-alive; proxy threads $THREADS;" \
-     "$ncpu CPUs${PIN_PROXY:+, proxy pinned}; req/s runs: $(for n in $ORDER; do printf '%s=[%s] ' "$n" "${RES[$n]# }"; done))"
+     "$NCPU CPUs$( [ "$PIN" = 1 ] && echo ", proxy pinned"); req/s runs: $(for n in $ORDER; do printf '%s=[%s] ' "$n" "${RES[$n]# }"; done))"
