@@ -186,8 +186,8 @@ echo "load average before: $LOAD0, after: $LOAD1."
 echo "$THREADS thread(s)/worker(s) per proxy; $( [ $PIN = 1 ] && echo "proxies pinned to CPU $PROXY_CPUS, wrk and backend nginx to CPU $LOAD_CPUS" || echo "no CPU pinning"); $NCPU CPUs; loopback."
 echo "Medians over the rounds; \"vs HAProxy\" is the median of the per-round ratios, \"ahead\" the rounds with more req/s than HAProxy."
 echo
-echo "| mode | conns | proxy | req/s | req/s min-max | p50 ms | p99 ms | peak RSS MB | CPU us/req | proxy busy % | load CPUs busy % | req/s vs HAProxy | ahead | p99 vs HAProxy |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| mode | conns | proxy | req/s | req/s min-max | p50 ms | p99 ms | peak RSS MB | CPU us/req | proxy busy % | proxy waited % | load CPUs busy % | req/s vs HAProxy | ahead | p99 vs HAProxy |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk -F'\t' "$AWK_MEDIAN"'
     function range(list,   n, a, i, lo, hi) {
         n = split(list, a, " "); lo = hi = a[1] + 0
@@ -197,7 +197,7 @@ awk -F'\t' "$AWK_MEDIAN"'
     { k = $1 SUBSEP $2 SUBSEP $3
       if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
       rps[k] = rps[k] " " $5; p50[k] = p50[k] " " $6; p99[k] = p99[k] " " $7; rss[k] = rss[k] " " $8
-      cpu[k] = cpu[k] " " $9; busy[k] = busy[k] " " $10; lbusy[k] = lbusy[k] " " $11
+      cpu[k] = cpu[k] " " $9; busy[k] = busy[k] " " $10; lbusy[k] = lbusy[k] " " $11; qwait[k] = qwait[k] " " $12
       R[k, $4] = $5; Q[k, $4] = $7; rounds[k] = rounds[k] " " $4 }
     END {
         for (i = 1; i <= nk; i++) {
@@ -211,12 +211,15 @@ awk -F'\t' "$AWK_MEDIAN"'
                 if (Q[h, rl[j]] > 0) qq = qq " " Q[k, rl[j]] / Q[h, rl[j]]
                 if (R[k, rl[j]] > R[h, rl[j]]) ahead++
             }
-            printf "| %s | %s | %s | %.0f | %s | %.2f | %.2f | %.1f | %.1f | %.0f | %.0f | %s | %s | %s |\n",
+            printf "| %s | %s | %s | %.0f | %s | %.2f | %.2f | %.1f | %.1f | %.0f | %.0f | %.0f | %s | %s | %s |\n",
                 f[1], f[2], f[3], median(rps[k]), range(rps[k]), median(p50[k]), median(p99[k]),
-                median(rss[k]) / 1024, median(cpu[k]), median(busy[k]), median(lbusy[k]),
+                median(rss[k]) / 1024, median(cpu[k]), median(busy[k]), median(qwait[k]), median(lbusy[k]),
                 (m > 0) ? sprintf("%.3f", median(rr)) : "-",
                 (f[3] == "haproxy" || m == 0) ? "-" : ahead "/" m,
                 (qq != "") ? sprintf("%.2f", median(qq)) : "-"
+            if (median(qwait[k]) >= 10)
+                waited = waited sprintf("- %s/%s %s: runnable without a CPU %.0f%% of the time\n",
+                                        f[1], f[2], f[3], median(qwait[k]))
             if (median(busy[k]) < 90 && median(lbusy[k]) >= 95)
                 limited = limited sprintf("- %s/%s %s: proxy busy %.0f%%, load CPUs %.0f%%\n",
                                           f[1], f[2], f[3], median(busy[k]), median(lbusy[k]))
@@ -225,6 +228,12 @@ awk -F'\t' "$AWK_MEDIAN"'
             print "\nIn these rows the load CPUs (wrk and the backend) were saturated and the proxy was"
             print "not: req/s is bounded by the load side; CPU us/req is the proxy'"'"'s own cost:"
             printf "%s", limited
+        }
+        if (waited != "") {
+            print "\nIn these rows the proxy waited for a CPU (another process on its CPU; unpinned,"
+            print "wrk or the backend woke on it) and its req/s and latency say as much about where the"
+            print "scheduler put it as about the proxy:"
+            printf "%s", waited
         }
     }' "$RES"
 [ -z "$NGINX_STREAM" ] && [[ " $PROXIES " == *" nginx "* ]] && echo && echo "nginx tcp mode: not measured (no stream module; Debian package libnginx-mod-stream)."
