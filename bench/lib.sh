@@ -93,23 +93,20 @@ backend_nginx() {
 
 # The PID and its children (nginx's workers).
 proc_tree() { echo "$1 $(ps -o pid= --ppid "$1" 2>/dev/null)"; }
-# utime + stime ticks of a process and its children.
-cpu_ticks() {
+# tree_sum PID FILE AWK: what AWK prints for /proc/P/FILE, summed over the
+# process and its children (a process gone meanwhile counts 0).
+tree_sum() {
     local p t=0 s
     for p in $(proc_tree "$1"); do
-        s=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) && t=$((t + ${s:-0}))
+        s=$(awk "$3" "/proc/$p/$2" 2>/dev/null) && t=$((t + ${s:-0}))
     done
     echo $t
 }
+# utime + stime ticks of a process and its children.
+cpu_ticks() { tree_sum "$1" stat '{ print $14 + $15 }'; }
 # Peak RSS (kB, VmHWM summed over the process and its children); rss_reset
 # starts a new peak (writing 5 to clear_refs resets VmHWM).
-peak_rss_kb() {
-    local p t=0 s
-    for p in $(proc_tree "$1"); do
-        s=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null) && t=$((t + ${s:-0}))
-    done
-    echo $t
-}
+peak_rss_kb() { tree_sum "$1" status '/^VmHWM:/ { print $2 }'; }
 rss_reset() {
     local p
     for p in $(proc_tree "$1"); do echo 5 >"/proc/$p/clear_refs" 2>/dev/null; done
